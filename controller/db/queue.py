@@ -1,0 +1,360 @@
+"""The job queue on SQLAlchemy Core: enqueue, claim, and every state transition.
+
+Every transition is a conditional update on the state and attempt the caller read
+(``WHERE state IN :seen AND attempt = :seen``): a sweeper acting on a stale snapshot changes
+nothing. Every time comparison uses the database clock, read once per transaction, because
+controller replicas' clocks may disagree.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    RowMapping,
+    and_,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from controller.db.engine import make_engine
+from controller.db.schema import jobs
+from controller.decisions import Candidate, RetryDecision, RetryKind, plan_claims
+from controller.model import LIVE_STATES, SLOT_STATES, Course, Job, JobState, SlotUsage
+from controller.pods import pod_name
+
+# One advisory lock key for "the claim section" on PostgreSQL.
+CLAIM_LOCK_KEY = zlib.crc32(b"course-controller/claim")
+_LIVE = [s.value for s in LIVE_STATES]
+_SLOTS = [s.value for s in SLOT_STATES]
+
+Clock = Callable[[Connection], datetime]
+
+
+@dataclass(frozen=True)
+class CourseDefaults:
+    """Controller defaults a Course's rows take when its spec does not say."""
+
+    max_attempts: int
+    timeout_seconds: int
+
+
+@dataclass(frozen=True)
+class ClaimLimits:
+    global_limit: int
+    per_user_limit: int
+    overrides: dict[str, int] = field(default_factory=dict)
+
+    def limit_for(self, owner: str) -> int:
+        return self.overrides.get(owner, self.per_user_limit)
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """What one reconcile of a Course changed in the queue."""
+
+    inserted: int
+    cancelled: list[Job]
+
+
+class Queue:
+    """All database access of the controller. Methods are short transactions."""
+
+    def __init__(self, engine: Engine, clock: Clock | None = None) -> None:
+        self.engine = engine
+        self.sqlite = engine.dialect.name == "sqlite"
+        self._clock = clock or self._database_clock
+
+    @classmethod
+    def from_url(cls, url: str, statement_timeout_ms: int = 10_000) -> Queue:
+        return cls(make_engine(url, statement_timeout_ms))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # ------------------------------------------------------------ clock
+
+    def _database_clock(self, conn: Connection) -> datetime:
+        if self.sqlite:
+            raw: object = conn.execute(
+                text("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')")).scalar_one()
+            return datetime.fromisoformat(str(raw)).replace(tzinfo=UTC)
+        value: object = conn.execute(text("SELECT now()")).scalar_one()
+        assert isinstance(value, datetime)
+        return value.astimezone(UTC)
+
+    def now(self) -> datetime:
+        """The database's idea of now (or the injected clock's)."""
+        with self.engine.connect() as conn:
+            return self._clock(conn)
+
+    # ------------------------------------------------------------ enqueue
+
+    def sync_course(self, course: Course, defaults: CourseDefaults) -> SyncResult:
+        """Make the queue match a Course spec in one transaction.
+
+        Inserts the modules that have no row (idempotent: existing rows are left alone),
+        refreshes the per-Course settings on live rows, and cancels live rows of modules
+        that left the spec.
+        """
+        with self.engine.begin() as conn:
+            now = self._clock(conn)
+            inserted = self._insert_missing(conn, course, defaults, now)
+            self._refresh_settings(conn, course, defaults, now)
+            cancelled = self._cancel_where(
+                conn, now, "ModuleRemoved", "the module was removed from the Course",
+                jobs.c.course_uid == course.ref.uid,
+                jobs.c.module.not_in([m.name for m in course.spec.modules]),
+            )
+        return SyncResult(inserted=inserted, cancelled=cancelled)
+
+    def _insert_missing(
+        self, conn: Connection, course: Course, defaults: CourseDefaults, now: datetime,
+    ) -> int:
+        spec, ref = course.spec, course.ref
+        rows = [{
+            "course_uid": ref.uid, "namespace": ref.namespace, "course_name": ref.name,
+            "module": module.name, "owner": spec.owner, "source": module.source,
+            "priority": spec.priority, "suspended": spec.suspend, "state": "pending",
+            "attempt": 0, "progress": 0,
+            "max_attempts": spec.processor.max_attempts or defaults.max_attempts,
+            "timeout_seconds": spec.processor.timeout_seconds or defaults.timeout_seconds,
+            "created_at": now, "updated_at": now,
+        } for module in spec.modules]
+        insert = sqlite.insert if self.sqlite else postgresql.insert
+        stmt = insert(jobs).values(rows).on_conflict_do_nothing(
+            index_elements=["course_uid", "module"]).returning(jobs.c.id)
+        return len(conn.execute(stmt).all())
+
+    def _refresh_settings(
+        self, conn: Connection, course: Course, defaults: CourseDefaults, now: datetime,
+    ) -> None:
+        spec = course.spec
+        values = {
+            "priority": spec.priority, "suspended": spec.suspend, "owner": spec.owner,
+            "max_attempts": spec.processor.max_attempts or defaults.max_attempts,
+            "timeout_seconds": spec.processor.timeout_seconds or defaults.timeout_seconds,
+        }
+        changed = or_(*(jobs.c[name] != value for name, value in values.items()))
+        conn.execute(update(jobs).where(
+            jobs.c.course_uid == course.ref.uid, jobs.c.state.in_(_LIVE), changed,
+        ).values(**values, updated_at=now))
+
+    # ------------------------------------------------------------ cancel
+
+    def cancel_course(self, course_uid: str, reason: str = "CourseDeleted") -> list[Job]:
+        """Cancel every live job of a Course; returns them (their pods must go)."""
+        with self.engine.begin() as conn:
+            return self._cancel_where(conn, self._clock(conn), reason,
+                                      "the Course was deleted", jobs.c.course_uid == course_uid)
+
+    def _cancel_where(
+        self, conn: Connection, now: datetime, reason: str, message: str, *where: Any,
+    ) -> list[Job]:
+        stmt = update(jobs).where(*where, jobs.c.state.in_(_LIVE)).values(
+            state=JobState.CANCELLED.value, reason=reason, message=message,
+            finished_at=now, updated_at=now, lease_expires_at=None,
+        ).returning(*jobs.c)
+        return [_to_job(row) for row in conn.execute(stmt).mappings()]
+
+    # ------------------------------------------------------------ claim
+
+    def slot_usage(self) -> SlotUsage:
+        with self.engine.begin() as conn:
+            return self._slot_usage(conn)
+
+    def _slot_usage(self, conn: Connection) -> SlotUsage:
+        rows = conn.execute(
+            select(jobs.c.owner, func.count()).where(jobs.c.state.in_(_SLOTS))
+            .group_by(jobs.c.owner))
+        return SlotUsage(per_owner={str(row[0]): int(row[1]) for row in rows})
+
+    def claim(
+        self, limits: ClaimLimits, lease_seconds: float, claimer: str,
+        pause: Callable[[], None] | None = None,
+    ) -> list[Job]:
+        """Claim as many pending jobs as both limits allow, atomically.
+
+        The slot count, the choice and the update happen under one serialization point (an
+        advisory transaction lock on PostgreSQL, BEGIN IMMEDIATE on SQLite); row locks alone
+        would let two claimers both read "2 running" and both take a third. ``pause`` is a
+        test hook called between reading and writing, to widen the race window.
+        """
+        with self.engine.begin() as conn:
+            if not self.sqlite:
+                conn.execute(select(func.pg_advisory_xact_lock(CLAIM_LOCK_KEY)))
+            now = self._clock(conn)
+            usage = self._slot_usage(conn)
+            free = limits.global_limit - usage.total
+            if free <= 0:
+                return []
+            candidates = self._candidates(conn, usage, limits, free, now)
+            chosen = plan_claims(candidates.values(), usage, limits.global_limit,
+                                 limits.limit_for)
+            if pause is not None:
+                pause()
+            lease = now + timedelta(seconds=lease_seconds)
+            return [job for cand in chosen
+                    if (job := self._claim_one(conn, cand, now, lease, claimer)) is not None]
+
+    def _candidates(
+        self, conn: Connection, usage: SlotUsage, limits: ClaimLimits, free: int,
+        now: datetime,
+    ) -> dict[int, Candidate]:
+        """The claimable jobs that could get a slot now, best first (at most ``free``)."""
+        rank = func.row_number().over(
+            partition_by=jobs.c.owner,
+            order_by=(jobs.c.priority.desc(), jobs.c.created_at, jobs.c.id),
+        ).label("rk")
+        ranked = select(jobs.c.id, jobs.c.owner, jobs.c.priority, jobs.c.created_at,
+                        jobs.c.attempt, rank).where(
+            jobs.c.state == JobState.PENDING.value,
+            jobs.c.suspended == False,  # noqa: E712 (SQL expression)
+            or_(jobs.c.not_before.is_(None), jobs.c.not_before <= now),
+        ).subquery()
+        held = select(jobs.c.owner, func.count().label("n")).where(
+            jobs.c.state.in_(_SLOTS)).group_by(jobs.c.owner).subquery()
+        slot = ranked.c.rk + func.coalesce(held.c.n, 0)
+        limit_expr: Any = (case(limits.overrides, value=ranked.c.owner,
+                                else_=limits.per_user_limit)
+                           if limits.overrides else literal(limits.per_user_limit))
+        stmt = (select(ranked.c.id, ranked.c.owner, ranked.c.priority,
+                       ranked.c.created_at, ranked.c.attempt)
+                .select_from(ranked.outerjoin(held, held.c.owner == ranked.c.owner))
+                .where(slot <= limit_expr)
+                .order_by(slot, ranked.c.priority.desc(), ranked.c.created_at, ranked.c.id)
+                .limit(free))
+        return {row.id: Candidate(job_id=row.id, owner=row.owner, priority=row.priority,
+                                  created_at=row.created_at, attempt=row.attempt)
+                for row in conn.execute(stmt)}
+
+    def _claim_one(
+        self, conn: Connection, cand: Candidate, now: datetime, lease: datetime, claimer: str,
+    ) -> Job | None:
+        stmt = update(jobs).where(
+            jobs.c.id == cand.job_id, jobs.c.state == JobState.PENDING.value,
+            jobs.c.attempt == cand.attempt,
+        ).values(
+            state=JobState.CLAIMED.value, attempt=jobs.c.attempt + 1, claimed_at=now,
+            lease_expires_at=lease, claimed_by=claimer, progress=0, not_before=None,
+            updated_at=now,
+        ).returning(*jobs.c)
+        row = conn.execute(stmt).mappings().first()
+        return _to_job(row) if row is not None else None
+
+    # ------------------------------------------------------------ transitions
+
+    def mark_running(self, job: Job, lease_seconds: float, progress: int | None = None) -> bool:
+        """claimed -> running, once its pod exists."""
+        def values(now: datetime) -> dict[str, Any]:
+            return {"state": JobState.RUNNING.value, "started_at": now,
+                    "lease_expires_at": now + timedelta(seconds=lease_seconds),
+                    **({"progress": progress} if progress is not None else {})}
+        return self._transition(job, [JobState.CLAIMED], values)
+
+    def renew(self, job: Job, lease_seconds: float, progress: int | None = None) -> bool:
+        """Extend the lease of a job whose pod was seen alive; copy its progress."""
+        def values(now: datetime) -> dict[str, Any]:
+            extra = {"progress": max(0, min(99, progress))} if progress is not None else {}
+            return {"lease_expires_at": now + timedelta(seconds=lease_seconds), **extra}
+        return self._transition(job, [job.state], values)
+
+    def succeed(self, job: Job, result: dict[str, Any] | None) -> bool:
+        def values(now: datetime) -> dict[str, Any]:
+            return {"state": JobState.SUCCEEDED.value, "progress": 100, "result": result,
+                    "finished_at": now, "lease_expires_at": None, "reason": None,
+                    "message": None}
+        return self._transition(job, [JobState.CLAIMED, JobState.RUNNING], values)
+
+    def fail_attempt(
+        self, job: Job, reason: str, message: str, decision: RetryDecision,
+    ) -> JobState | None:
+        """Record a failed attempt: back to pending after a backoff, or failed for good.
+
+        Returns the new state, or None when the row had already moved on (stale read).
+        """
+        retry = decision.kind is RetryKind.RETRY
+        new_state = JobState.PENDING if retry else JobState.FAILED
+
+        def values(now: datetime) -> dict[str, Any]:
+            common = {"state": new_state.value, "reason": reason[:64],
+                      "message": message[:2000], "lease_expires_at": None}
+            if retry:
+                return {**common, "not_before": now + timedelta(seconds=decision.delay)}
+            return {**common, "finished_at": now}
+        ok = self._transition(job, [JobState.CLAIMED, JobState.RUNNING], values)
+        return new_state if ok else None
+
+    def _transition(
+        self, job: Job, seen: Collection[JobState],
+        values: Callable[[datetime], dict[str, Any]],
+    ) -> bool:
+        with self.engine.begin() as conn:
+            now = self._clock(conn)
+            result = conn.execute(update(jobs).where(
+                jobs.c.id == job.id, jobs.c.state.in_([s.value for s in seen]),
+                jobs.c.attempt == job.attempt,
+            ).values(**values(now), updated_at=now))
+            return result.rowcount == 1
+
+    # ------------------------------------------------------------ reads
+
+    def slot_jobs(self) -> list[Job]:
+        """Every slot-holding job (the sweep compares them with their pods)."""
+        return self._select(jobs.c.state.in_(_SLOTS))
+
+    def live_jobs(self) -> list[Job]:
+        return self._select(jobs.c.state.in_(_LIVE))
+
+    def jobs_of_courses(self, course_uids: Iterable[str]) -> dict[str, list[Job]]:
+        """All rows of the given Courses, grouped by Course uid."""
+        grouped: dict[str, list[Job]] = {}
+        uids = list(course_uids)
+        for start in range(0, len(uids), 500):
+            for job in self._select(jobs.c.course_uid.in_(uids[start:start + 500])):
+                grouped.setdefault(job.course_uid, []).append(job)
+        return grouped
+
+    def live_course_uids(self) -> set[str]:
+        with self.engine.begin() as conn:
+            rows = conn.execute(select(jobs.c.course_uid).where(
+                jobs.c.state.in_(_LIVE)).distinct())
+            return {row[0] for row in rows}
+
+    def get(self, job_id: int) -> Job | None:
+        found = self._select(jobs.c.id == job_id)
+        return found[0] if found else None
+
+    def _select(self, *where: Any) -> list[Job]:
+        with self.engine.begin() as conn:
+            rows = conn.execute(select(jobs).where(and_(*where)).order_by(jobs.c.id))
+            return [_to_job(row) for row in rows.mappings()]
+
+
+def _to_job(row: RowMapping) -> Job:
+    state = JobState(row["state"])
+    attempt = int(row["attempt"])
+    pod = pod_name(row["course_name"], row["module"], attempt) if attempt > 0 else None
+    return Job(
+        id=int(row["id"]), course_uid=row["course_uid"], namespace=row["namespace"],
+        course_name=row["course_name"], module=row["module"], owner=row["owner"],
+        source=row["source"], state=state, attempt=attempt,
+        max_attempts=int(row["max_attempts"]), priority=int(row["priority"]),
+        suspended=bool(row["suspended"]), pod_name=pod, progress=int(row["progress"]),
+        reason=row["reason"], message=row["message"], result=row["result"],
+        not_before=row["not_before"], lease_expires_at=row["lease_expires_at"],
+        created_at=row["created_at"], claimed_at=row["claimed_at"],
+        started_at=row["started_at"], finished_at=row["finished_at"],
+    )

@@ -1,0 +1,304 @@
+"""The decisions of the controller as pure functions over plain data.
+
+Who may be claimed, what a pod's state means for its job, when to retry, what a Course's
+status says: all of it is decided here without I/O, with the clock passed in, so that leases,
+backoff and timeouts are tested without sleeping.
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from controller.model import Job, JobState, SlotUsage
+from controller.pods import PodView, parse_result
+
+# Waiting reasons of a container that will not recover by waiting longer.
+FATAL_WAITING_REASONS = frozenset({
+    "ImagePullBackOff", "ErrImagePull", "InvalidImageName",
+    "CreateContainerConfigError", "CreateContainerError", "ErrImageNeverPull",
+})
+
+
+# ---------------------------------------------------------------- claiming
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A claimable pending job as the claim query returns it."""
+
+    job_id: int
+    owner: str
+    priority: int
+    created_at: datetime
+    attempt: int
+
+
+def plan_claims(
+    candidates: Iterable[Candidate],
+    usage: SlotUsage,
+    global_limit: int,
+    limit_for: Callable[[str], int],
+) -> list[Candidate]:
+    """Choose which candidates to claim now, fair across owners and within both limits.
+
+    A candidate's rank is the slot it would occupy for its owner (slots already held + its
+    place in the owner's queue): every owner's k-th slot is handed out before anyone's
+    (k+1)-th, so an owner with 500 queued modules never delays one with 2. Ties go to higher
+    priority, then to the older job.
+    """
+    free_global = global_limit - usage.total
+    if free_global <= 0:
+        return []
+    by_owner: dict[str, list[Candidate]] = {}
+    for cand in candidates:
+        by_owner.setdefault(cand.owner, []).append(cand)
+    ranked: list[tuple[int, int, datetime, int, Candidate]] = []
+    for owner, owned in by_owner.items():
+        held = usage.per_owner.get(owner, 0)
+        room = max(0, limit_for(owner) - held)
+        owned.sort(key=lambda c: (-c.priority, c.created_at, c.job_id))
+        for place, cand in enumerate(owned[:room], start=1):
+            ranked.append((held + place, -cand.priority, cand.created_at, cand.job_id, cand))
+    ranked.sort(key=lambda item: item[:4])
+    return [item[4] for item in ranked[:free_global]]
+
+
+# ---------------------------------------------------------------- retries
+
+
+class RetryKind(enum.Enum):
+    RETRY = "retry"
+    GIVE_UP = "give_up"
+
+
+@dataclass(frozen=True)
+class RetryDecision:
+    kind: RetryKind
+    delay: float = 0.0
+
+
+def backoff_delay(attempt: int, base: float, cap: float, rand: float) -> float:
+    """Exponential backoff with equal jitter: half fixed, half random, never zero for base>0.
+
+    ``rand`` in [0, 1) is passed in so the decision stays a pure function.
+    """
+    ceiling = min(cap, base * float(2 ** max(0, attempt - 1)))
+    return ceiling / 2 + rand * ceiling / 2
+
+
+def decide_retry(
+    attempt: int, max_attempts: int, base: float, cap: float,
+    rand: Callable[[], float] = random.random,
+) -> RetryDecision:
+    """Retry while attempts are left (attempts are counted at claim time, in the row)."""
+    if attempt >= max_attempts:
+        return RetryDecision(RetryKind.GIVE_UP)
+    return RetryDecision(RetryKind.RETRY, backoff_delay(attempt, base, cap, rand()))
+
+
+# ---------------------------------------------------------------- pod fate
+
+
+class Fate(enum.Enum):
+    CREATE_POD = "create_pod"      # claimed, no pod yet: (re)create it, 409 is fine
+    ADOPT = "adopt"                # claimed, its pod exists: mark running
+    ALIVE = "alive"                # renew the lease, copy progress
+    TERMINATING = "terminating"    # being deleted: keeps its slot, blocks a replacement
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"              # the attempt failed: retry or give up
+    WAIT = "wait"                  # no pod, lease still valid: nothing to do yet
+
+
+@dataclass(frozen=True)
+class Verdict:
+    fate: Fate
+    reason: str | None = None
+    message: str | None = None
+    delete_pod: bool = False
+    progress: int | None = None
+    result: dict[str, object] | None = None
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    pod_pending: float
+    job: float
+
+
+def judge(job: Job, pod: PodView | None, now: datetime, timeouts: Timeouts) -> Verdict:
+    """What the observed pod (or its absence) means for a slot-holding job."""
+    if pod is None:
+        return _judge_missing(job, now)
+    if pod.phase == "Succeeded":
+        result, _ = parse_result(pod.terminated_message)
+        return Verdict(Fate.SUCCEEDED, progress=100, result=result)
+    if pod.phase == "Failed":
+        return _judge_failed(pod)
+    if pod.deleting:
+        return Verdict(Fate.TERMINATING, progress=pod.progress)
+    if job.state is JobState.CLAIMED:
+        return Verdict(Fate.ADOPT, progress=pod.progress)
+    if pod.phase == "Pending":
+        return _judge_pending(pod, now, timeouts)
+    return _judge_running(job, pod, now, timeouts)
+
+
+def _judge_missing(job: Job, now: datetime) -> Verdict:
+    if job.state is JobState.CLAIMED:
+        return Verdict(Fate.CREATE_POD)
+    if job.lease_expires_at is not None and job.lease_expires_at <= now:
+        return Verdict(Fate.FAILED, "PodLost", "the pod disappeared and its lease expired")
+    return Verdict(Fate.WAIT)
+
+
+def _judge_failed(pod: PodView) -> Verdict:
+    _, error = parse_result(pod.terminated_message)
+    if pod.status_reason == "DeadlineExceeded":
+        return Verdict(Fate.FAILED, "Timeout", pod.status_message or "the attempt timed out")
+    if pod.status_reason == "Evicted":
+        return Verdict(Fate.FAILED, "Evicted", pod.status_message or "the pod was evicted")
+    if pod.terminated_reason == "OOMKilled" or pod.exit_code == 137:
+        return Verdict(Fate.FAILED, "OOMKilled",
+                       "the worker was killed (out of memory, exit code 137)")
+    code = pod.exit_code if pod.exit_code is not None else "unknown"
+    return Verdict(Fate.FAILED, pod.terminated_reason or "Error",
+                   error or pod.status_message or f"the worker exited with code {code}")
+
+
+def _judge_pending(pod: PodView, now: datetime, timeouts: Timeouts) -> Verdict:
+    if pod.waiting_reason in FATAL_WAITING_REASONS:
+        return Verdict(Fate.FAILED, pod.waiting_reason, pod.waiting_message or
+                       pod.waiting_reason, delete_pod=True)
+    created = pod.created_at or now
+    if now - created > timedelta(seconds=timeouts.pod_pending):
+        return Verdict(Fate.FAILED, "PendingTimeout",
+                       f"the pod was Pending for more than {timeouts.pod_pending:g}s",
+                       delete_pod=True)
+    return Verdict(Fate.ALIVE, progress=pod.progress)
+
+
+def _judge_running(job: Job, pod: PodView, now: datetime, timeouts: Timeouts) -> Verdict:
+    started = pod.started_at or job.started_at
+    if started is not None and now - started > timedelta(seconds=timeouts.job):
+        return Verdict(Fate.FAILED, "Timeout",
+                       f"the attempt ran longer than {timeouts.job:g}s", delete_pod=True)
+    return Verdict(Fate.ALIVE, progress=pod.progress)
+
+
+# ---------------------------------------------------------------- status
+
+
+MODULE_PHASES = {
+    JobState.PENDING: "Queued",
+    JobState.CLAIMED: "Running",
+    JobState.RUNNING: "Running",
+    JobState.SUCCEEDED: "Succeeded",
+    JobState.FAILED: "Failed",
+    JobState.CANCELLED: "Cancelled",
+}
+
+
+@dataclass(frozen=True)
+class Limits:
+    global_limit: int
+    limit_for: Callable[[str], int]
+
+
+def waiting_reason(
+    job: Job, usage: SlotUsage, limits: Limits, now: datetime,
+) -> tuple[str, str]:
+    """Why a pending job is not running yet, as (reason, message)."""
+    if job.suspended:
+        return "Suspended", "the Course is suspended"
+    if job.not_before is not None and job.not_before > now:
+        wait = (job.not_before - now).total_seconds()
+        why = f" after {job.reason}" if job.reason else ""
+        return "Backoff", f"retry {job.attempt + 1}/{job.max_attempts}{why} in {wait:.0f}s"
+    held, limit = usage.per_owner.get(job.owner, 0), limits.limit_for(job.owner)
+    if held >= limit:
+        return "UserLimit", f"{held}/{limit} slots of {job.owner} in use"
+    if usage.total >= limits.global_limit:
+        return "GlobalLimit", f"{usage.total}/{limits.global_limit} slots in use"
+    return "Claimable", "waiting for the next claim pass"
+
+
+def module_status(
+    job: Job | None, name: str, usage: SlotUsage, limits: Limits, now: datetime,
+) -> dict[str, object]:
+    """One entry of ``status.modules``."""
+    if job is None:
+        return {"name": name, "phase": "Queued", "attempts": 0, "progress": 0,
+                "reason": "Enqueueing", "message": "the job is being created"}
+    entry: dict[str, object] = {
+        "name": name, "phase": MODULE_PHASES[job.state], "attempts": job.attempt,
+        "progress": 100 if job.state is JobState.SUCCEEDED else min(job.progress, 99),
+    }
+    if job.pod_name and job.state is not JobState.PENDING:
+        entry["pod"] = job.pod_name
+    if job.state is JobState.PENDING:
+        entry["reason"], entry["message"] = waiting_reason(job, usage, limits, now)
+    elif job.reason:
+        entry["reason"] = job.reason
+        if job.message:
+            entry["message"] = job.message
+    if job.result and job.state is JobState.SUCCEEDED:
+        entry["result"] = job.result
+    return entry
+
+
+def course_phase(counts: dict[str, int], total: int, suspended: bool) -> str:
+    done = counts["succeeded"] + counts["failed"] + counts["cancelled"]
+    if total and done == total:
+        return "Failed" if counts["failed"] else "Succeeded"
+    if suspended and counts["running"] == 0:
+        return "Suspended"
+    if counts["running"] or done:
+        return "Processing"
+    return "Pending"
+
+
+def project_status(
+    module_names: Sequence[str], jobs: dict[str, Job], suspended: bool,
+    usage: SlotUsage, limits: Limits, now: datetime,
+) -> dict[str, object]:
+    """The Course status derived from its jobs (conditions are added by the caller)."""
+    modules = [module_status(jobs.get(n), n, usage, limits, now) for n in module_names]
+    counts = {"queued": 0, "running": 0, "succeeded": 0, "failed": 0, "cancelled": 0}
+    key = {"Queued": "queued", "Running": "running", "Succeeded": "succeeded",
+           "Failed": "failed", "Cancelled": "cancelled"}
+    progress_sum = 0
+    for entry in modules:
+        counts[key[str(entry["phase"])]] += 1
+        finished = entry["phase"] in ("Succeeded", "Failed", "Cancelled")
+        progress_sum += 100 if finished else int(str(entry["progress"]))
+    total = len(modules)
+    return {
+        "phase": course_phase(counts, total, suspended),
+        "progress": progress_sum // total if total else 0,
+        "total": total,
+        **counts,
+        "modules": modules,
+    }
+
+
+def set_condition(
+    conditions: list[dict[str, object]], type_: str, status: str, reason: str,
+    message: str, generation: int, now: datetime,
+) -> list[dict[str, object]]:
+    """Return conditions with ``type_`` set; lastTransitionTime moves only on a flip."""
+    message = message if len(message) <= 1024 else message[:1021] + "..."
+    previous = next((c for c in conditions if c.get("type") == type_), None)
+    flipped = previous is None or previous.get("status") != status
+    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    updated = {
+        "type": type_, "status": status, "reason": reason, "message": message,
+        "observedGeneration": generation,
+        "lastTransitionTime": stamp if flipped or previous is None
+        else previous.get("lastTransitionTime", stamp),
+    }
+    others = [c for c in conditions if c.get("type") != type_]
+    return [*others, updated]
