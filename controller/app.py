@@ -1,0 +1,90 @@
+"""Wiring: settings -> resources -> kopf. Resources are made at start-up, closed at clean-up."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import kopf
+
+from controller import handlers, logs
+from controller.config import Settings
+from controller.db import CourseDefaults, Queue
+from controller.db.migrate import check_schema
+from controller.kube import Kube
+from controller.reconcile import Reconciler
+from controller.sweep import Sweeper
+
+log = logs.get("app")
+
+
+@dataclass
+class App:
+    """Everything a handler needs, built once per process."""
+
+    settings: Settings
+    queue: Queue
+    kube: Kube
+    sweeper: Sweeper
+    reconciler: Reconciler
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+
+    def close(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        self.queue.close()
+        self.kube.close()
+
+    def healthy(self) -> dict[str, Any]:
+        """Liveness: fails when the sweep loop has not succeeded for many intervals."""
+        last = self.sweeper.last_success
+        allowed = max(60.0, 10 * self.settings.sweep_interval)
+        age = None if last is None else time.time() - last
+        if age is not None and age > allowed:
+            raise kopf.PermanentError(f"last successful sweep {age:.0f}s ago (> {allowed:.0f}s)")
+        return {"lastSweepAgeSeconds": age}
+
+
+def build_app(settings: Settings, kubeconfig: str | None = None) -> App:
+    """Open the database (refusing an old schema) and the API client."""
+    queue = Queue.from_url(settings.database_url, settings.statement_timeout_ms)
+    try:
+        check_schema(queue.engine)
+    except Exception:
+        queue.close()
+        raise
+    kube = Kube.from_environment(kubeconfig)
+    sweeper = Sweeper(queue, kube, settings)
+    defaults = CourseDefaults(settings.max_attempts, settings.job_timeout)
+    return App(settings, queue, kube, sweeper, Reconciler(queue, kube, defaults))
+
+
+def run(settings: Settings, kubeconfig: str | None = None) -> None:
+    """Run the controller until interrupted (kopf owns the event loop and the signals)."""
+    logs.configure(settings.log_format)
+    if kubeconfig:
+        os.environ["KUBECONFIG"] = kubeconfig  # kopf's login reads it too
+    app = build_app(settings, kubeconfig)
+    if settings.metrics_port:
+        from prometheus_client import start_http_server
+        start_http_server(settings.metrics_port)
+    registry = handlers.make_registry()
+    liveness = (f"http://0.0.0.0:{settings.health_port}/healthz"
+                if settings.health_port else None)
+    log.info("controller starting", extra={
+        "namespaces": "*" if settings.all_namespaces else ",".join(settings.namespaces),
+        "database": app.queue.engine.url.render_as_string(hide_password=True),
+        "global_limit": settings.global_limit, "per_user_limit": settings.per_user_limit})
+    logging.getLogger("kopf").setLevel(logging.WARNING)
+    kopf.run(
+        registry=registry,
+        standalone=True,
+        clusterwide=settings.all_namespaces,
+        namespaces=[] if settings.all_namespaces else list(settings.namespaces),
+        liveness_endpoint=liveness,
+        memo=kopf.Memo(app=app),
+    )

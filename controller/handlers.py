@@ -1,0 +1,83 @@
+"""kopf handlers, thin: validate nothing themselves, call the app's services, return.
+
+The blocking work (database, API client) runs in a thread so kopf's loop stays responsive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import kopf
+
+from controller import metrics
+from controller.pods import GROUP, MANAGED_BY, MANAGER, PLURAL, VERSION
+
+FINALIZER = f"{GROUP}/finalizer"
+
+
+def _app(memo: Any) -> Any:
+    return memo.app
+
+
+def make_registry() -> kopf.OperatorRegistry:
+    registry = kopf.OperatorRegistry()
+
+    @kopf.on.startup(registry=registry)
+    async def configure(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
+        settings.persistence.finalizer = FINALIZER
+        settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
+        settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+            prefix=GROUP, key="last-handled-configuration")
+        settings.posting.level = logging.WARNING
+        settings.watching.server_timeout = 300
+        settings.watching.connect_timeout = 10
+        app = _app(memo)
+        app.tasks.append(asyncio.get_running_loop().create_task(app.sweeper.loop()))
+
+    @kopf.on.cleanup(registry=registry)
+    async def close(memo: Any, **_: Any) -> None:
+        _app(memo).close()
+
+    @kopf.on.resume(GROUP, VERSION, PLURAL, registry=registry)
+    @kopf.on.create(GROUP, VERSION, PLURAL, registry=registry)
+    @kopf.on.update(GROUP, VERSION, PLURAL, registry=registry)
+    async def reconcile(body: kopf.Body, memo: Any, **_: Any) -> dict[str, Any] | None:
+        app = _app(memo)
+        try:
+            await asyncio.to_thread(app.reconciler.reconcile, _plain(body))
+        except Exception as exc:
+            metrics.RECONCILE_ERRORS.inc()
+            raise kopf.TemporaryError(f"reconcile failed: {exc}", delay=5) from exc
+        app.sweeper.wake()
+        return None
+
+    @kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry)
+    async def finalize(body: kopf.Body, memo: Any, **_: Any) -> None:
+        app = _app(memo)
+        try:
+            await asyncio.to_thread(app.reconciler.finalize, _plain(body))
+        except Exception as exc:
+            metrics.RECONCILE_ERRORS.inc()
+            raise kopf.TemporaryError(f"finalize failed: {exc}", delay=5) from exc
+        app.sweeper.wake()
+
+    @kopf.on.event("", "v1", "pods", labels={MANAGED_BY: MANAGER}, registry=registry)
+    async def pod_changed(type: str, body: kopf.Body, memo: Any, **_: Any) -> None:
+        """The fast path: a pod that finished or vanished frees a slot now, not next sweep."""
+        phase = (body.get("status") or {}).get("phase")
+        if type == "DELETED" or phase in ("Succeeded", "Failed"):
+            _app(memo).sweeper.wake()
+
+    @kopf.on.probe(id="sweep", registry=registry)
+    async def sweep_health(memo: Any, **_: Any) -> dict[str, Any]:
+        result: dict[str, Any] = _app(memo).healthy()
+        return result
+
+    return registry
+
+
+def _plain(body: kopf.Body) -> dict[str, Any]:
+    return {"metadata": dict(body.metadata), "spec": dict(body.spec),
+            "status": dict(body.status)}

@@ -1,0 +1,129 @@
+"""The only module that talks to the Kubernetes API (kopf's own watching aside).
+
+It wraps the official client and hands out plain dicts, the way the API sends them.
+Errors become KubeError (temporary unless the API says the request itself is wrong).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+
+from controller import metrics
+from controller.errors import PermanentError, TemporaryError
+from controller.pods import GROUP, PLURAL, POD_SELECTOR, VERSION
+
+
+class KubeError(TemporaryError):
+    """The API server failed or could not be reached; the next sweep tries again."""
+
+
+class KubeRejected(PermanentError):
+    """The API server refused the request as invalid (4xx); retrying will not help."""
+
+
+def _raise(exc: ApiException, what: str) -> None:
+    status = int(exc.status or 0)
+    metrics.KUBE_ERRORS.labels(operation=what, code=str(status)).inc()
+    reason = exc.reason or ""
+    with contextlib.suppress(ValueError, AttributeError):
+        reason = json.loads(exc.body or "{}").get("message", reason)
+    if 400 <= status < 500 and status not in (408, 409, 429):
+        raise KubeRejected(f"{what}: {status} {reason}") from exc
+    raise KubeError(f"{what}: {status} {reason}") from exc
+
+
+class Kube:
+    """Typed, dict-returning access to the few API calls the controller makes."""
+
+    def __init__(self, api_client: client.ApiClient) -> None:
+        # The client's generated stubs expect its model classes; we speak plain dicts.
+        self.api_client: Any = api_client
+        self.core: Any = client.CoreV1Api(api_client)
+        self.custom: Any = client.CustomObjectsApi(api_client)
+
+    @classmethod
+    def from_environment(cls, kubeconfig: str | None = None) -> Kube:
+        """In-cluster credentials inside a pod, else the kubeconfig (KUBECONFIG honoured)."""
+        configuration = client.Configuration()
+        if os.environ.get("KUBERNETES_SERVICE_HOST") and not kubeconfig:
+            config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+        else:
+            config.load_kube_config(  # type: ignore[no-untyped-call]
+                config_file=kubeconfig, client_configuration=configuration)
+        return cls(client.ApiClient(configuration))
+
+    def close(self) -> None:
+        self.api_client.close()
+
+    def _items(self, response: Any) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = json.loads(response.data).get("items") or []
+        return items
+
+    def list_courses(self, namespaces: Sequence[str] | None) -> list[dict[str, Any]]:
+        """Courses of the watched namespaces (None: all namespaces)."""
+        try:
+            if namespaces is None:
+                return list(self.custom.list_cluster_custom_object(
+                    GROUP, VERSION, PLURAL).get("items") or [])
+            found: list[dict[str, Any]] = []
+            for namespace in namespaces:
+                found += self.custom.list_namespaced_custom_object(
+                    GROUP, VERSION, namespace, PLURAL).get("items") or []
+            return found
+        except ApiException as exc:
+            _raise(exc, "list courses")
+            raise  # unreachable, for type checkers
+
+    def list_pods(self, namespaces: Sequence[str] | None) -> list[dict[str, Any]]:
+        """The controller's pods (by the managed-by label) in the watched namespaces."""
+        try:
+            if namespaces is None:
+                return self._items(self.core.list_pod_for_all_namespaces(
+                    label_selector=POD_SELECTOR, _preload_content=False))
+            found: list[dict[str, Any]] = []
+            for namespace in namespaces:
+                found += self._items(self.core.list_namespaced_pod(
+                    namespace, label_selector=POD_SELECTOR, _preload_content=False))
+            return found
+        except ApiException as exc:
+            _raise(exc, "list pods")
+            raise
+
+    def create_pod(self, manifest: dict[str, Any]) -> bool:
+        """Create a pod; False when it already exists (a repeat after a crash is harmless)."""
+        namespace = manifest["metadata"]["namespace"]
+        try:
+            self.core.create_namespaced_pod(namespace, manifest, _preload_content=False)
+            return True
+        except ApiException as exc:
+            if exc.status == 409:
+                return False
+            _raise(exc, "create pod")
+            raise
+
+    def delete_pod(self, namespace: str, name: str, grace_seconds: int | None = None) -> None:
+        """Delete a pod; one that is already gone is fine."""
+        try:
+            self.core.delete_namespaced_pod(
+                name, namespace, grace_period_seconds=grace_seconds,
+                propagation_policy="Background", _preload_content=False)
+        except ApiException as exc:
+            if exc.status != 404:
+                _raise(exc, "delete pod")
+
+    def patch_course_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
+        """Merge-patch a Course's status subresource; a Course already gone is fine."""
+        try:
+            self.custom.patch_namespaced_custom_object_status(
+                GROUP, VERSION, namespace, PLURAL, name, {"status": status},
+                _content_type="application/merge-patch+json")
+        except ApiException as exc:
+            if exc.status != 404:
+                _raise(exc, "patch course status")
