@@ -71,14 +71,19 @@ def run(settings: Settings, kubeconfig: str | None = None) -> None:
     app = build_app(settings, kubeconfig)
     if settings.metrics_port:
         from prometheus_client import start_http_server
+
         start_http_server(settings.metrics_port)
     registry = handlers.make_registry()
-    liveness = (f"http://0.0.0.0:{settings.health_port}/healthz"
-                if settings.health_port else None)
-    log.info("controller starting", extra={
-        "namespaces": "*" if settings.all_namespaces else ",".join(settings.namespaces),
-        "database": app.queue.engine.url.render_as_string(hide_password=True),
-        "global_limit": settings.global_limit, "per_user_limit": settings.per_user_limit})
+    liveness = f"http://0.0.0.0:{settings.health_port}/healthz" if settings.health_port else None
+    log.info(
+        "controller starting",
+        extra=logs.kv(
+            namespaces="*" if settings.all_namespaces else ",".join(settings.namespaces),
+            database=app.queue.engine.url.render_as_string(hide_password=True),
+            global_limit=settings.global_limit,
+            per_user_limit=settings.per_user_limit,
+        ),
+    )
     logging.getLogger("kopf").setLevel(logging.WARNING)
     kopf.run(
         registry=registry,

@@ -36,6 +36,11 @@ def make_registry() -> kopf.OperatorRegistry:
         app = _app(memo)
         app.tasks.append(asyncio.get_running_loop().create_task(app.sweeper.loop()))
 
+    @kopf.on.login(registry=registry)
+    def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+        """The official client's credentials: in-cluster, else $KUBECONFIG."""
+        return kopf.login_via_client(**kwargs)
+
     @kopf.on.cleanup(registry=registry)
     async def close(memo: Any, **_: Any) -> None:
         _app(memo).close()

@@ -16,9 +16,22 @@ LOGGER_NAME = "course_controller"
 _RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
 
-def job_fields(job: Job) -> dict[str, Any]:
-    return {"course": f"{job.namespace}/{job.course_name}", "module": job.module,
-            "attempt": job.attempt, "owner": job.owner}
+def kv(**fields: Any) -> dict[str, Any]:
+    """``extra=`` for a log call. Fields are nested because LogRecord reserves names such as
+    ``module`` that our lines need."""
+    return {"kv": fields}
+
+
+def job_kv(job: Job, **more: Any) -> dict[str, Any]:
+    """``extra=`` for a line about a job: course, module and attempt always."""
+    return kv(course=f"{job.namespace}/{job.course_name}", module=job.module,
+              attempt=job.attempt, owner=job.owner, **more)
+
+
+def _fields(record: logging.LogRecord) -> dict[str, Any]:
+    nested = getattr(record, "kv", None)
+    fields = {k: v for k, v in record.__dict__.items() if k not in _RESERVED and k != "kv"}
+    return {**fields, **(nested if isinstance(nested, dict) else {})}
 
 
 def _quote(value: Any) -> str:
@@ -28,7 +41,7 @@ def _quote(value: Any) -> str:
 
 class KeyValueFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        fields = {k: v for k, v in record.__dict__.items() if k not in _RESERVED}
+        fields = _fields(record)
         head = f"{self.formatTime(record)} {record.levelname.lower()} {record.name}"
         body = " ".join(f"{k}={_quote(v)}" for k, v in fields.items())
         line = f"{head} event={_quote(record.getMessage())} {body}".rstrip()
@@ -39,7 +52,7 @@ class KeyValueFormatter(logging.Formatter):
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        fields = {k: v for k, v in record.__dict__.items() if k not in _RESERVED}
+        fields = _fields(record)
         data = {"time": self.formatTime(record), "level": record.levelname.lower(),
                 "logger": record.name, "event": record.getMessage(), **fields}
         if record.exc_info:

@@ -35,15 +35,17 @@ class Reconciler:
         course = parse_course(body)
         name = f"{course.ref.namespace}/{course.ref.name}"
         if isinstance(course, InvalidCourse):
-            log.warning("invalid course", extra={"course": name, "reason": course.message})
+            log.warning("invalid course", extra=logs.kv(course=name, reason=course.message))
             return Outcome(invalid=course.message)
         if course.deleting:
             return Outcome()
         sync = self.queue.sync_course(course, self.defaults)
         self._delete_pods(sync.cancelled)
         if sync.inserted or sync.cancelled:
-            log.info("course reconciled", extra={"course": name, "enqueued": sync.inserted,
-                                                 "cancelled": len(sync.cancelled)})
+            log.info(
+                "course reconciled",
+                extra=logs.kv(course=name, enqueued=sync.inserted, cancelled=len(sync.cancelled)),
+            )
         return Outcome(inserted=sync.inserted, cancelled=len(sync.cancelled))
 
     def finalize(self, body: dict[str, Any]) -> Outcome:
@@ -51,8 +53,12 @@ class Reconciler:
         meta = body.get("metadata") or {}
         cancelled = self.queue.cancel_course(str(meta.get("uid")))
         self._delete_pods(cancelled)
-        log.info("course deleted", extra={
-            "course": f"{meta.get('namespace')}/{meta.get('name')}", "cancelled": len(cancelled)})
+        log.info(
+            "course deleted",
+            extra=logs.kv(
+                course=f"{meta.get('namespace')}/{meta.get('name')}", cancelled=len(cancelled)
+            ),
+        )
         return Outcome(cancelled=len(cancelled))
 
     def _delete_pods(self, jobs: list[Job]) -> None:

@@ -77,14 +77,20 @@ class Snapshot:
 class Sweeper:
     """One pass at a time; ``wake`` asks for the next pass now instead of at the interval."""
 
-    def __init__(self, queue: Queue, kube: Kube, settings: Settings,
-                 rand: Callable[[], float] = random.random) -> None:
+    def __init__(
+        self,
+        queue: Queue,
+        kube: Kube,
+        settings: Settings,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
         self.queue = queue
         self.kube = kube
         self.settings = settings
         self.rand = rand
-        self.limits = ClaimLimits(settings.global_limit, settings.per_user_limit,
-                                  dict(settings.per_user_limits))
+        self.limits = ClaimLimits(
+            settings.global_limit, settings.per_user_limit, dict(settings.per_user_limits)
+        )
         self.defaults = CourseDefaults(settings.max_attempts, settings.job_timeout)
         self.timeouts = Timeouts(settings.pod_pending_timeout, settings.job_timeout)
         self.namespaces = None if settings.all_namespaces else list(settings.namespaces)
@@ -133,13 +139,28 @@ class Sweeper:
                 self._settle(job, snap, result)
         self._claim(snap, result)
         self._project(snap, result)
-        if any((result.claimed, result.succeeded, result.retried, result.failed,
-                result.cancelled, result.repairs)):
-            log.info("sweep", extra={"claimed": result.claimed, "succeeded": result.succeeded,
-                                     "retried": result.retried, "failed": result.failed,
-                                     "cancelled": result.cancelled,
-                                     "patches": result.status_patches,
-                                     "repairs": dict(result.repairs)})
+        if any(
+            (
+                result.claimed,
+                result.succeeded,
+                result.retried,
+                result.failed,
+                result.cancelled,
+                result.repairs,
+            )
+        ):
+            log.info(
+                "sweep",
+                extra=logs.kv(
+                    claimed=result.claimed,
+                    succeeded=result.succeeded,
+                    retried=result.retried,
+                    failed=result.failed,
+                    cancelled=result.cancelled,
+                    patches=result.status_patches,
+                    repairs=dict(result.repairs),
+                ),
+            )
         return result
 
     def _read(self) -> Snapshot:
@@ -173,9 +194,11 @@ class Sweeper:
         for uid, course in snap.courses.items():
             have = {job.module for job in known.get(uid, [])}
             missing = [m.name for m in course.spec.modules if m.name not in have]
-            drifted = any(job.state in LIVE_STATES and (
-                job.suspended != course.spec.suspend or job.priority != course.spec.priority)
-                for job in known.get(uid, []))
+            drifted = any(
+                job.state in LIVE_STATES
+                and (job.suspended != course.spec.suspend or job.priority != course.spec.priority)
+                for job in known.get(uid, [])
+            )
             if not missing and not drifted:
                 continue
             missing_total += len(missing)
@@ -183,17 +206,25 @@ class Sweeper:
             if sync.inserted:
                 result.repairs["missing_job"] += sync.inserted
                 metrics.REPAIRS.labels(kind="missing_job").inc(sync.inserted)
-                log.warning("repaired modules without a job", extra={
-                    "course": f"{course.ref.namespace}/{course.ref.name}",
-                    "modules": ",".join(missing)})
+                log.warning(
+                    "repaired modules without a job",
+                    extra=logs.kv(
+                        course=f"{course.ref.namespace}/{course.ref.name}",
+                        modules=",".join(missing),
+                    ),
+                )
         metrics.MODULES_WITHOUT_JOB.set(missing_total)
 
     def _cancel_orphans(self, snap: Snapshot, result: SweepResult) -> set[int]:
         """Jobs whose Course is gone (or deleting), or whose module left the spec."""
         cancelled: set[int] = set()
-        orphan_courses = {job.course_uid for job in snap.live_jobs
-                          if self._watched(job.namespace) and job.course_uid not in snap.courses
-                          and job.course_uid not in snap.invalid}
+        orphan_courses = {
+            job.course_uid
+            for job in snap.live_jobs
+            if self._watched(job.namespace)
+            and job.course_uid not in snap.courses
+            and job.course_uid not in snap.invalid
+        }
         for uid in orphan_courses:
             for job in self.queue.cancel_course(uid):
                 cancelled.add(job.id)
@@ -202,7 +233,7 @@ class Sweeper:
                 result.repairs["orphan_job"] += 1
                 metrics.REPAIRS.labels(kind="orphan_job").inc()
                 metrics.COMPLETIONS.labels(result="cancelled").inc()
-                log.info("cancelled job of a deleted Course", extra=logs.job_fields(job))
+                log.info("cancelled job of a deleted Course", extra=logs.job_kv(job))
         for job in snap.live_jobs:
             course = snap.courses.get(job.course_uid)
             if course and job.module not in {m.name for m in course.spec.modules}:
@@ -238,15 +269,21 @@ class Sweeper:
                 result.succeeded += 1
                 metrics.COMPLETIONS.labels(result="succeeded").inc()
                 self._observe_run(job, snap.now)
-                log.info("module succeeded", extra=logs.job_fields(job))
+                log.info("module succeeded", extra=logs.job_kv(job))
         elif verdict.fate is Fate.FAILED:
             self._fail(job, pod, verdict, result, snap.now)
 
-    def _fail(self, job: Job, pod: PodView | None, verdict: Verdict, result: SweepResult,
-              now: datetime) -> None:
+    def _fail(
+        self, job: Job, pod: PodView | None, verdict: Verdict, result: SweepResult, now: datetime
+    ) -> None:
         reason = verdict.reason or "Error"
-        decision = decide_retry(job.attempt, job.max_attempts, self.settings.backoff_base,
-                                self.settings.backoff_max, self.rand)
+        decision = decide_retry(
+            job.attempt,
+            job.max_attempts,
+            self.settings.backoff_base,
+            self.settings.backoff_max,
+            self.rand,
+        )
         state = self.queue.fail_attempt(job, reason, verdict.message or reason, decision)
         if state is None:
             return  # someone else settled it first
@@ -256,16 +293,18 @@ class Sweeper:
             metrics.REPAIRS.labels(kind="lost_pod").inc()
             result.repairs["lost_pod"] += 1
         self._observe_run(job, now)
-        fields = {**logs.job_fields(job), "reason": reason, "message": verdict.message}
+        fields = {"reason": reason, "message": verdict.message}
         if decision.kind is RetryKind.RETRY:
             result.retried += 1
             metrics.RETRIES.labels(reason=reason).inc()
-            log.warning("attempt failed, will retry",
-                        extra={**fields, "delay": round(decision.delay, 1)})
+            log.warning(
+                "attempt failed, will retry",
+                extra=logs.job_kv(job, **fields, delay=round(decision.delay, 1)),
+            )
         else:
             result.failed += 1
             metrics.COMPLETIONS.labels(result="failed").inc()
-            log.warning("module failed", extra=fields)
+            log.warning("module failed", extra=logs.job_kv(job, **fields))
 
     def _observe_run(self, job: Job, now: datetime) -> None:
         if job.started_at is not None:
@@ -274,13 +313,14 @@ class Sweeper:
     # ------------------------------------------------------------ claim + start
 
     def _claim(self, snap: Snapshot, result: SweepResult) -> None:
-        for job in self.queue.claim(self.limits, self.settings.lease_seconds,
-                                    self.settings.controller_id):
+        for job in self.queue.claim(
+            self.limits, self.settings.lease_seconds, self.settings.controller_id
+        ):
             result.claimed += 1
             metrics.CLAIMS.inc()
             if job.created_at is not None:
                 metrics.QUEUE_WAIT.observe(max(0.0, (snap.now - job.created_at).total_seconds()))
-            log.info("claimed", extra=logs.job_fields(job))
+            log.info("claimed", extra=logs.job_kv(job))
             self._start_pod(job, snap, result)
 
     def _start_pod(self, job: Job, snap: Snapshot, result: SweepResult) -> bool:
@@ -291,13 +331,14 @@ class Sweeper:
         try:
             created = self.kube.create_pod(build_pod(job, self._template(course)))
         except PermanentError as exc:
-            self._fail(job, None, Verdict(Fate.FAILED, "PodRejected", str(exc)), result,
-                       snap.now)
+            self._fail(job, None, Verdict(Fate.FAILED, "PodRejected", str(exc)), result, snap.now)
             return False
         self.queue.mark_running(job, self.settings.lease_seconds)
         result.started += 1
-        log.info("pod created" if created else "pod already existed",
-                 extra={**logs.job_fields(job), "pod": job.pod_name})
+        log.info(
+            "pod created" if created else "pod already existed",
+            extra=logs.job_kv(job, pod=job.pod_name),
+        )
         return True
 
     def _template(self, course: Course) -> PodTemplate:
@@ -321,33 +362,66 @@ class Sweeper:
         jobs_by_course = self.queue.jobs_of_courses(snap.courses)
         for uid, course in snap.courses.items():
             by_module = {job.module: job for job in jobs_by_course.get(uid, [])}
-            status = project_status([m.name for m in course.spec.modules], by_module,
-                                    course.spec.suspend, usage, limits, snap.now)
-            self._patch_if_changed(snap.bodies[uid], course.ref.generation, status,
-                                   None, snap.now, result)
+            status = project_status(
+                [m.name for m in course.spec.modules],
+                by_module,
+                course.spec.suspend,
+                usage,
+                limits,
+                snap.now,
+            )
+            self._patch_if_changed(
+                snap.bodies[uid], course.ref.generation, status, None, snap.now, result
+            )
         for uid, bad in snap.invalid.items():
-            self._patch_if_changed(snap.bodies[uid], bad.ref.generation,
-                                   {"phase": "Invalid"}, bad.message, snap.now, result)
+            self._patch_if_changed(
+                snap.bodies[uid],
+                bad.ref.generation,
+                {"phase": "Invalid"},
+                bad.message,
+                snap.now,
+                result,
+            )
 
-    def _patch_if_changed(self, body: dict[str, Any], generation: int,
-                          status: dict[str, Any], invalid: str | None, now: datetime,
-                          result: SweepResult) -> None:
+    def _patch_if_changed(
+        self,
+        body: dict[str, Any],
+        generation: int,
+        status: dict[str, Any],
+        invalid: str | None,
+        now: datetime,
+        result: SweepResult,
+    ) -> None:
         current = dict(body.get("status") or {})
         conditions = list(current.get("conditions") or [])
         if invalid is None:
-            conditions = set_condition(conditions, "Valid", "True", "SpecValid",
-                                       "the spec is valid", generation, now)
+            conditions = set_condition(
+                conditions, "Valid", "True", "SpecValid", "the spec is valid", generation, now
+            )
             done = status["phase"] in ("Succeeded",)
             conditions = set_condition(
-                conditions, "Ready", "True" if done else "False", str(status["phase"]),
+                conditions,
+                "Ready",
+                "True" if done else "False",
+                str(status["phase"]),
                 f"{status['succeeded']}/{status['total']} modules succeeded, "
-                f"{status['failed']} failed", generation, now)
+                f"{status['failed']} failed",
+                generation,
+                now,
+            )
         else:
-            conditions = set_condition(conditions, "Valid", "False", "InvalidSpec", invalid,
-                                       generation, now)
-            conditions = set_condition(conditions, "Ready", "False", "InvalidSpec",
-                                       "the spec is invalid; fix it and apply again",
-                                       generation, now)
+            conditions = set_condition(
+                conditions, "Valid", "False", "InvalidSpec", invalid, generation, now
+            )
+            conditions = set_condition(
+                conditions,
+                "Ready",
+                "False",
+                "InvalidSpec",
+                "the spec is invalid; fix it and apply again",
+                generation,
+                now,
+            )
         wanted = {**status, "observedGeneration": generation, "conditions": conditions}
         if all(current.get(key) == value for key, value in wanted.items()):
             return
@@ -361,5 +435,8 @@ class Sweeper:
         for state in LIVE_STATES:
             metrics.JOBS.labels(state=state.value).set(counts.get(state, 0))
         metrics.SLOTS_IN_USE.set(usage.total)
-        metrics.OWNERS_AT_LIMIT.set(sum(
-            1 for owner, held in usage.per_owner.items() if held >= self.limits.limit_for(owner)))
+        metrics.OWNERS_AT_LIMIT.set(
+            sum(
+                1 for owner, held in usage.per_owner.items() if held >= self.limits.limit_for(owner)
+            )
+        )
