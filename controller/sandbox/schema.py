@@ -111,6 +111,8 @@ class Validator:
 
     def run(self, schema: JSON, value: Any, path: str) -> None:
         expected = schema.get("type")
+        if schema.get("x-kubernetes-int-or-string"):
+            expected = "integer,string"
         if expected and not _type_ok(expected, value, schema):
             name = type_name(value)
             msg = f'Invalid value: "{name}": {path} in body must be of type {expected}: "{name}"'
