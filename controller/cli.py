@@ -90,11 +90,14 @@ def migrate(database_url: str | None) -> None:
 @click.option("--no-controller", is_flag=True, help="Only the API server and pod runner.")
 @click.option("--global-limit", type=int, default=None, help="The controller's global limit.")
 @click.option("--per-user-limit", type=int, default=None, help="The per-user limit (3).")
+@click.option("--samples-dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("/tmp/course-samples"), show_default=True,
+              help="Make sample uploads lesson-1..6.mp4 here (examples/course.yaml uses them).")
 def sandbox(port: int, kubeconfig: Path | None, workdir: Path, database_url: str | None,
             no_controller: bool, global_limit: int | None,
-            per_user_limit: int | None) -> None:
+            per_user_limit: int | None, samples_dir: Path) -> None:
     """An emulated cluster on localhost (API server + pod runner) and the controller."""
-    from controller.localcluster import LocalCluster, wait_forever
+    from controller.localcluster import LocalCluster, ensure_samples, wait_forever
 
     settings = {k: v for k, v in {"global_limit": global_limit,
                                   "per_user_limit": per_user_limit}.items() if v is not None}
@@ -102,7 +105,9 @@ def sandbox(port: int, kubeconfig: Path | None, workdir: Path, database_url: str
     cluster = LocalCluster(workdir, port=port, kubeconfig_path=kubeconfig,
                            database_url=database_url, controller=not no_controller,
                            settings=settings, echo_controller=True)
+    samples = ensure_samples(samples_dir)
     cluster.start()
+    click.echo(f"sample uploads: {', '.join(str(p) for p in samples)}")
     click.echo(f"sandbox API server: {cluster.sandbox.url}")
     click.echo(f"kubeconfig: {cluster.kubeconfig}")
     click.echo(f"  export KUBECONFIG={cluster.kubeconfig}")

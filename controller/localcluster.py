@@ -33,6 +33,27 @@ SANDBOX_SETTINGS = {
 }
 
 
+SAMPLES_DIR = Path("/tmp/course-samples")
+"""Where ``course-controller sandbox`` puts sample uploads; examples/course.yaml names them."""
+
+
+def ensure_samples(directory: Path, count: int = 6) -> list[Path]:
+    """Make ``lesson-N.mp4`` sample uploads that do not exist yet (atomically: a reader
+    never sees half a file)."""
+    from controller.samples import make_sample_video
+
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for index in range(1, count + 1):
+        path = directory / f"lesson-{index}.mp4"
+        if not path.exists():
+            partial = directory / f".lesson-{index}.{os.getpid()}.mp4"
+            make_sample_video(partial, seconds=2.0, label=f"lesson {index}")
+            partial.replace(path)
+        paths.append(path)
+    return paths
+
+
 def crd_path() -> Path:
     return Path(str(resources.files("controller") / "crds" / "course.yaml"))
 
@@ -158,8 +179,6 @@ def wait_forever() -> None:
         stop["now"] = True
 
     signal.signal(signal.SIGTERM, _handler)
-    try:
-        while not stop["now"]:
-            time.sleep(0.2)
-    except KeyboardInterrupt:
-        pass
+    signal.signal(signal.SIGINT, _handler)  # also when started in the background
+    while not stop["now"]:
+        time.sleep(0.2)
