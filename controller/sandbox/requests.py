@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,13 +59,29 @@ def wants_table(request: web.Request) -> str | None:
     return None
 
 
+class Yaml12Loader(yaml.SafeLoader):
+    """YAML with 1.2 booleans: only true/false, so ``y``/``no``/``on`` stay strings (as in Go's
+    sigs.k8s.io/yaml, which kubectl and the apiserver use)."""
+
+
+Yaml12Loader.yaml_implicit_resolvers = {
+    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+
+
 async def body(request: web.Request) -> Any:
     raw = await request.read()
     if not raw:
         return None
     try:
         if request.content_type in ("application/yaml", "application/apply-patch+yaml"):
-            return yaml.safe_load(raw)
+            return yaml.load(raw, Loader=Yaml12Loader)
         return json.loads(raw)
     except (ValueError, yaml.YAMLError) as e:
         raise errors.bad_request(f"the body of the request could not be decoded: {e}") from e

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from kubernetes import client
@@ -113,20 +114,24 @@ def test_env_from_field_refs(core: client.CoreV1Api, ns: str) -> None:
     assert state.message == f"env {ns} w plain True"
 
 
-def test_graceful_delete_sends_sigterm(core: client.CoreV1Api, ns: str) -> None:
+def test_graceful_delete_sends_sigterm(core: client.CoreV1Api, ns: str, tmp_path: Path) -> None:
+    mark = tmp_path / "mark"
     code = (
         "import os, signal, sys, time\n"
         "def bye(*_):\n"
-        "    open(os.environ['TERMINATION_MESSAGE_PATH'], 'w').write('got SIGTERM'); sys.exit(0)\n"
+        "    open(os.environ['MARK'], 'w').write('got SIGTERM'); sys.exit(0)\n"
         "signal.signal(signal.SIGTERM, bye)\n"
         "print('ready', flush=True)\n"
         "time.sleep(60)\n"
     )
-    core.create_namespaced_pod(ns, pod("term", *python(code)))
+    env = [{"name": "MARK", "value": str(mark)}]
+    core.create_namespaced_pod(ns, pod("term", *python(code), container={"env": env}))
     eventually(lambda: "ready" in core.read_namespaced_pod_log("term", ns), what="pod ready")
-    core.delete_namespaced_pod("term", ns, grace_period_seconds=20)
-    assert read(core, ns, "term").metadata.deletion_timestamp
+    deleting = core.delete_namespaced_pod("term", ns, grace_period_seconds=20)
+    assert deleting.metadata.deletion_timestamp
+    assert deleting.metadata.deletion_grace_period_seconds == 20
     eventually(lambda: not exists(core, ns, "term"), what="pod removed")
+    assert mark.read_text() == "got SIGTERM"
 
 
 def test_grace_period_escalates_to_sigkill(core: client.CoreV1Api, ns: str) -> None:
