@@ -110,6 +110,7 @@ class Fate(enum.Enum):
     TERMINATING = "terminating"    # being deleted: keeps its slot, blocks a replacement
     SUCCEEDED = "succeeded"
     FAILED = "failed"              # the attempt failed: retry or give up
+    CONDEMN = "condemn"            # delete the pod; the slot is kept until it is gone
     WAIT = "wait"                  # no pod, lease still valid: nothing to do yet
 
 
@@ -118,7 +119,6 @@ class Verdict:
     fate: Fate
     reason: str | None = None
     message: str | None = None
-    delete_pod: bool = False
     progress: int | None = None
     result: dict[str, object] | None = None
 
@@ -130,14 +130,19 @@ class Timeouts:
 
 
 def judge(job: Job, pod: PodView | None, now: datetime, timeouts: Timeouts) -> Verdict:
-    """What the observed pod (or its absence) means for a slot-holding job."""
+    """What the observed pod (or its absence) means for a slot-holding job.
+
+    A job's ``reason`` is cleared at claim time, so on a slot-holding job it marks an attempt
+    the controller has condemned (timeout, image never pulled): its pod is being deleted and
+    the job keeps its slot until the pod is gone, so a replacement never runs beside it.
+    """
     if pod is None:
         return _judge_missing(job, now)
     if pod.phase == "Succeeded":
         result, _ = parse_result(pod.terminated_message)
         return Verdict(Fate.SUCCEEDED, progress=100, result=result)
     if pod.phase == "Failed":
-        return _judge_failed(pod)
+        return _condemned(job) or _judge_failed(pod)
     if pod.deleting:
         return Verdict(Fate.TERMINATING, progress=pod.progress)
     if job.state is JobState.CLAIMED:
@@ -147,9 +152,18 @@ def judge(job: Job, pod: PodView | None, now: datetime, timeouts: Timeouts) -> V
     return _judge_running(job, pod, now, timeouts)
 
 
+def _condemned(job: Job) -> Verdict | None:
+    if job.reason:
+        return Verdict(Fate.FAILED, job.reason, job.message or job.reason)
+    return None
+
+
 def _judge_missing(job: Job, now: datetime) -> Verdict:
     if job.state is JobState.CLAIMED:
         return Verdict(Fate.CREATE_POD)
+    condemned = _condemned(job)
+    if condemned is not None:
+        return condemned
     if job.lease_expires_at is not None and job.lease_expires_at <= now:
         return Verdict(Fate.FAILED, "PodLost", "the pod disappeared and its lease expired")
     return Verdict(Fate.WAIT)
@@ -171,21 +185,19 @@ def _judge_failed(pod: PodView) -> Verdict:
 
 def _judge_pending(pod: PodView, now: datetime, timeouts: Timeouts) -> Verdict:
     if pod.waiting_reason in FATAL_WAITING_REASONS:
-        return Verdict(Fate.FAILED, pod.waiting_reason, pod.waiting_message or
-                       pod.waiting_reason, delete_pod=True)
+        return Verdict(Fate.CONDEMN, pod.waiting_reason,
+                       pod.waiting_message or pod.waiting_reason)
     created = pod.created_at or now
     if now - created > timedelta(seconds=timeouts.pod_pending):
-        return Verdict(Fate.FAILED, "PendingTimeout",
-                       f"the pod was Pending for more than {timeouts.pod_pending:g}s",
-                       delete_pod=True)
+        return Verdict(Fate.CONDEMN, "PendingTimeout",
+                       f"the pod was Pending for more than {timeouts.pod_pending:g}s")
     return Verdict(Fate.ALIVE, progress=pod.progress)
 
 
 def _judge_running(job: Job, pod: PodView, now: datetime, timeouts: Timeouts) -> Verdict:
     started = pod.started_at or job.started_at
     if started is not None and now - started > timedelta(seconds=timeouts.job):
-        return Verdict(Fate.FAILED, "Timeout",
-                       f"the attempt ran longer than {timeouts.job:g}s", delete_pod=True)
+        return Verdict(Fate.CONDEMN, "Timeout", f"the attempt ran longer than {timeouts.job:g}s")
     return Verdict(Fate.ALIVE, progress=pod.progress)
 
 
@@ -215,9 +227,9 @@ def waiting_reason(
     if job.suspended:
         return "Suspended", "the Course is suspended"
     if job.not_before is not None and job.not_before > now:
-        wait = (job.not_before - now).total_seconds()
-        why = f" after {job.reason}" if job.reason else ""
-        return "Backoff", f"retry {job.attempt + 1}/{job.max_attempts}{why} in {wait:.0f}s"
+        why = f" after {job.reason}: {job.message}" if job.reason else ""
+        when = job.not_before.strftime("%H:%M:%SZ")
+        return "Backoff", f"attempt {job.attempt + 1}/{job.max_attempts} at {when}{why}"
     held, limit = usage.per_owner.get(job.owner, 0), limits.limit_for(job.owner)
     if held >= limit:
         return "UserLimit", f"{held}/{limit} slots of {job.owner} in use"
@@ -273,8 +285,10 @@ def project_status(
     progress_sum = 0
     for entry in modules:
         counts[key[str(entry["phase"])]] += 1
-        finished = entry["phase"] in ("Succeeded", "Failed", "Cancelled")
-        progress_sum += 100 if finished else int(str(entry["progress"]))
+        # Percent processed successfully: a failed module counts at its last progress, so a
+        # Course with failures never shows 100%.
+        done = entry["phase"] in ("Succeeded", "Cancelled")
+        progress_sum += 100 if done else int(str(entry["progress"]))
     total = len(modules)
     return {
         "phase": course_phase(counts, total, suspended),

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import IO, Any
@@ -75,7 +76,8 @@ class ControllerProcess:
 
     def __init__(self, kubeconfig: Path, database_url: str, workdir: Path,
                  settings: dict[str, Any] | None = None, log_name: str = "controller.log",
-                 echo: bool = False) -> None:
+                 echo: bool = False, entry: Sequence[str] = ("-m", "controller.cli"),
+                 extra_env: dict[str, str] | None = None) -> None:
         self.kubeconfig = kubeconfig
         self.database_url = database_url
         self.workdir = workdir
@@ -83,6 +85,8 @@ class ControllerProcess:
                          **(settings or {})}
         self.log_path = workdir / log_name
         self.echo = echo
+        self.entry = list(entry)
+        self.extra_env = extra_env or {}
         self.proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
@@ -92,12 +96,12 @@ class ControllerProcess:
         env["COURSE_DATABASE_URL"] = self.database_url
         env["KUBECONFIG"] = str(self.kubeconfig)
         env["PYTHONUNBUFFERED"] = "1"
-        return env
+        return {**env, **self.extra_env}
 
     def start(self) -> None:
         self._log = None if self.echo else open(self.log_path, "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "controller.cli", "run", "--kubeconfig", str(self.kubeconfig)],
+            [sys.executable, *self.entry, "run", "--kubeconfig", str(self.kubeconfig)],
             env=self.env(), stdout=self._log, stderr=subprocess.STDOUT if self._log else None,
             start_new_session=True,
         )
@@ -150,11 +154,15 @@ class LocalCluster:
             self.start_controller()
         return self
 
-    def start_controller(self, **settings: Any) -> ControllerProcess:
+    def start_controller(self, entry: Sequence[str] = ("-m", "controller.cli"),
+                         extra_env: dict[str, str] | None = None,
+                         **settings: Any) -> ControllerProcess:
+        """Start one more controller process (tests may pass a wrapping ``entry``)."""
         index = len(self.controllers)
         proc = ControllerProcess(
             self.kubeconfig, self.database_url, self.workdir, {**self.settings, **settings},
-            log_name=f"controller-{index}.log", echo=self.echo_controller)
+            log_name=f"controller-{index}.log", echo=self.echo_controller, entry=entry,
+            extra_env=extra_env)
         proc.start()
         self.controllers.append(proc)
         return proc

@@ -272,6 +272,19 @@ class Sweeper:
                 log.info("module succeeded", extra=logs.job_kv(job))
         elif verdict.fate is Fate.FAILED:
             self._fail(job, pod, verdict, result, snap.now)
+        elif verdict.fate is Fate.CONDEMN:
+            self._condemn(job, pod, verdict)
+
+    def _condemn(self, job: Job, pod: PodView | None, verdict: Verdict) -> None:
+        """End an attempt whose pod will not finish: note why, then delete the pod. The slot
+        stays held until the pod is gone, so no replacement runs beside a dying pod."""
+        reason = verdict.reason or "Error"
+        if not self.queue.condemn(job, reason, verdict.message or reason):
+            return
+        log.warning("ending attempt", extra=logs.job_kv(job, reason=reason,
+                                                          message=verdict.message))
+        if pod is not None and not pod.deleting:
+            self.kube.delete_pod(pod.namespace, pod.name)
 
     def _fail(
         self, job: Job, pod: PodView | None, verdict: Verdict, result: SweepResult, now: datetime
@@ -287,8 +300,6 @@ class Sweeper:
         state = self.queue.fail_attempt(job, reason, verdict.message or reason, decision)
         if state is None:
             return  # someone else settled it first
-        if verdict.delete_pod and pod is not None and not pod.deleting:
-            self.kube.delete_pod(pod.namespace, pod.name)
         if reason == "PodLost":
             metrics.REPAIRS.labels(kind="lost_pod").inc()
             result.repairs["lost_pod"] += 1

@@ -249,7 +249,7 @@ class Queue:
         ).values(
             state=JobState.CLAIMED.value, attempt=jobs.c.attempt + 1, claimed_at=now,
             lease_expires_at=lease, claimed_by=claimer, progress=0, not_before=None,
-            updated_at=now,
+            reason=None, message=None, updated_at=now,
         ).returning(*jobs.c)
         row = conn.execute(stmt).mappings().first()
         return _to_job(row) if row is not None else None
@@ -270,6 +270,13 @@ class Queue:
             extra = {"progress": max(0, min(99, progress))} if progress is not None else {}
             return {"lease_expires_at": now + timedelta(seconds=lease_seconds), **extra}
         return self._transition(job, [job.state], values)
+
+    def condemn(self, job: Job, reason: str, message: str) -> bool:
+        """Record why a slot-holding attempt is being ended; the job keeps its slot until
+        its pod is gone (the reason is then the attempt's failure reason)."""
+        def values(_now: datetime) -> dict[str, Any]:
+            return {"reason": reason[:64], "message": message[:2000]}
+        return self._transition(job, [JobState.CLAIMED, JobState.RUNNING], values)
 
     def succeed(self, job: Job, result: dict[str, Any] | None) -> bool:
         def values(now: datetime) -> dict[str, Any]:
@@ -292,7 +299,8 @@ class Queue:
             common = {"state": new_state.value, "reason": reason[:64],
                       "message": message[:2000], "lease_expires_at": None}
             if retry:
-                return {**common, "not_before": now + timedelta(seconds=decision.delay)}
+                return {**common, "progress": 0,
+                        "not_before": now + timedelta(seconds=decision.delay)}
             return {**common, "finished_at": now}
         ok = self._transition(job, [JobState.CLAIMED, JobState.RUNNING], values)
         return new_state if ok else None

@@ -110,3 +110,36 @@ class PodSampler(threading.Thread):
     def stop(self) -> None:
         self._stop_event.set()
         self.join(5)
+
+
+class PodCreations(threading.Thread):
+    """Every pod ever created (by name), from a watch that resumes across stream timeouts."""
+
+    def __init__(self, api: client.ApiClient) -> None:
+        super().__init__(daemon=True)
+        self.core = client.CoreV1Api(api)
+        self.names: list[str] = []  # in creation order, one entry per ADDED event
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        from kubernetes import watch
+
+        version = ""
+        while not self._stop_event.is_set():
+            stream = watch.Watch()
+            for event in stream.stream(self.core.list_pod_for_all_namespaces,
+                                       label_selector=POD_SELECTOR, resource_version=version,
+                                       timeout_seconds=1):
+                obj = event["object"]
+                version = obj.metadata.resource_version
+                if event["type"] == "ADDED":
+                    self.names.append(obj.metadata.name)
+                if self._stop_event.is_set():
+                    stream.stop()
+
+    def of_module(self, course: str, module: str) -> list[str]:
+        return [n for n in self.names if n.startswith(f"{course}-{module}-")]
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join(5)
