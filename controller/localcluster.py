@@ -147,9 +147,18 @@ class LocalCluster:
     def kubeconfig(self) -> Path:
         return self.sandbox.kubeconfig_path
 
+    @property
+    def controller_kubeconfig(self) -> Path:
+        """The controller's own credentials (token ``controller``), so that the sandbox's
+        audit record tells its requests apart from the tests' and kubectl's."""
+        return self.workdir / "kubeconfig-controller"
+
     def start(self) -> LocalCluster:
+        from controller.sandbox import kubeconfig
+
         migrate(self.database_url)
         self.sandbox.start()
+        kubeconfig.write(self.controller_kubeconfig, self.sandbox.url, token="controller")
         if self.with_controller:
             self.start_controller()
         return self
@@ -160,7 +169,8 @@ class LocalCluster:
         """Start one more controller process (tests may pass a wrapping ``entry``)."""
         index = len(self.controllers)
         proc = ControllerProcess(
-            self.kubeconfig, self.database_url, self.workdir, {**self.settings, **settings},
+            self.controller_kubeconfig, self.database_url, self.workdir,
+            {**self.settings, **settings},
             log_name=f"controller-{index}.log", echo=self.echo_controller, entry=entry,
             extra_env=extra_env)
         proc.start()

@@ -20,6 +20,17 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 LogLocator = Callable[[str, str], Path | None]
 
 
+def rbac_verb(request: web.Request, target: Target) -> str:
+    """The RBAC verb of a request (get/list/watch/create/update/patch/delete/...)."""
+    if request.method == "GET":
+        if target.name is not None:
+            return "get"
+        return "watch" if requests.flag(request, "watch") else "list"
+    if request.method == "DELETE":
+        return "delete" if target.name is not None else "deletecollection"
+    return {"POST": "create", "PUT": "update", "PATCH": "patch"}.get(request.method, "unknown")
+
+
 def reply(body: JSON, status: int = 200) -> web.Response:
     return web.Response(text=json.dumps(body), status=status, content_type="application/json")
 
@@ -39,6 +50,9 @@ class ApiServer:
         self.logs = logs
         self.closing = asyncio.Event()
         self.address = ""
+        # Who asked for what: bearer token -> {(verb, group, resource[/subresource])}, the
+        # way RBAC sees requests (tests compare it with the Helm chart's rules).
+        self.audit: dict[str, set[tuple[str, str, str]]] = {}
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[status_errors], client_max_size=64 * 1024 * 1024)
@@ -122,11 +136,17 @@ class ApiServer:
         target = requests.resolve(
             self.cluster.registry, group, request.match_info["version"], segments
         )
+        self._record(request, group, target)
         if target.name is None:
             return await self._collection(request, target)
         if target.subresource == "log":
             return await self._log(request, target)
         return await self._object(request, target)
+
+    def _record(self, request: web.Request, group: str, target: Target) -> None:
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        resource = target.rt.plural + (f"/{target.subresource}" if target.subresource else "")
+        self.audit.setdefault(token, set()).add((rbac_verb(request, target), group, resource))
 
     async def _collection(self, request: web.Request, target: Target) -> web.StreamResponse:
         if request.method == "GET":

@@ -7,12 +7,12 @@ from pathlib import Path
 import yaml
 
 
-def render(url: str, namespace: str = "default") -> str:
+def render(url: str, namespace: str = "default", token: str = "sandbox") -> str:
     config = {
         "apiVersion": "v1",
         "kind": "Config",
         "clusters": [{"name": "sandbox", "cluster": {"server": url}}],
-        "users": [{"name": "sandbox", "user": {"token": "sandbox"}}],
+        "users": [{"name": "sandbox", "user": {"token": token}}],
         "contexts": [
             {
                 "name": "sandbox",
@@ -25,8 +25,9 @@ def render(url: str, namespace: str = "default") -> str:
     return yaml.safe_dump(config, sort_keys=False)
 
 
-def write(path: Path, url: str) -> None:
+def write(path: Path, url: str, token: str = "sandbox") -> None:
+    """Write a kubeconfig; the token names the client in the sandbox's audit record."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(render(url))
+    tmp.write_text(render(url, token=token))
     tmp.replace(path)

@@ -320,9 +320,19 @@ def search_path() -> str:
     return os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
 
 
+def unpullable(image: str) -> bool:
+    """An image whose registry is under the reserved ``.invalid`` TLD (RFC 2606) can never be
+    pulled: a Course can ask for one to exercise image-pull failures."""
+    registry = image.split("/", 1)[0] if "/" in image else ""
+    return registry.split(":", 1)[0].endswith(".invalid")
+
+
 def resolve_command(container: JSON) -> list[str] | None:
-    """argv for the container, or None if its command is not installed (the image is
-    "not pullable"). Without ``command`` the image name stands for the entrypoint."""
+    """argv for the container, or None if its image cannot be "pulled": its command is not
+    installed, or its registry is ``*.invalid``. Without ``command`` the image name stands
+    for the entrypoint."""
+    if unpullable(str(container.get("image", ""))):
+        return None
     command = list(container.get("command") or [])
     args = [str(a) for a in container.get("args") or []]
     if not command:

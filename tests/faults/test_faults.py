@@ -180,6 +180,26 @@ def test_5_course_deleted_while_running_frees_slots_for_another(
         cluster.stop()
 
 
+def test_7_image_that_cannot_be_pulled_fails_after_max_attempts(
+    tmp_path: Path, courses_for: Callable[[Path], Courses], videos: list[Path],
+) -> None:
+    cluster, courses = start(tmp_path, courses_for)
+    try:
+        courses.create(CourseBuilder(name="c7a", sources=videos[:2], processor={
+            "image": "registry.invalid/course-worker:1", "maxAttempts": 2}).obj())
+        courses.create(CourseBuilder(name="c7b", sources=videos[2:4]).obj())
+        bad = courses.wait_phase("c7a", DONE, timeout=60)
+        good = courses.wait_phase("c7b", DONE, timeout=60)
+    finally:
+        cluster.stop()
+    assert good["phase"] == "Succeeded"
+    assert bad["phase"] == "Failed" and bad["progress"] == 0
+    for module in bad["modules"]:
+        assert module["phase"] == "Failed" and module["attempts"] == 2
+        assert module["reason"] in ("ErrImagePull", "ImagePullBackOff")
+        assert "registry.invalid/course-worker:1" in module["message"]
+
+
 def test_8_always_failing_module_creates_exactly_max_attempts_pods(
     tmp_path: Path, courses_for: Callable[[Path], Courses], not_a_video: Path,
 ) -> None:
