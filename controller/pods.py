@@ -141,6 +141,7 @@ class PodView:
 
     name: str
     namespace: str
+    key: PodKey | None
     job_id: int | None
     attempt: int | None
     phase: str
@@ -155,6 +156,25 @@ class PodView:
     terminated_message: str | None = None
     status_reason: str | None = None
     status_message: str | None = None
+
+
+PodKey = tuple[str, str, int]
+"""(course uid, module, attempt): what a pod is the attempt of.
+
+Pods are matched to jobs by this key, not by the job row's id: if a row is lost and
+re-created, the pods of its earlier attempts still count (a Succeeded one is adopted, a
+Failed one uses up its attempt) instead of colliding with the deterministic names."""
+
+
+def job_key(job: Job) -> PodKey:
+    return (job.course_uid, job.module, job.attempt)
+
+
+def pod_key(labels: dict[str, str]) -> PodKey | None:
+    try:
+        return (labels[LABEL_COURSE_UID], labels[LABEL_MODULE], int(labels[LABEL_ATTEMPT]))
+    except (KeyError, ValueError):
+        return None
 
 
 def parse_time(text: Any) -> datetime | None:
@@ -182,6 +202,7 @@ def view_pod(pod: dict[str, Any]) -> PodView:
     return PodView(
         name=str(meta.get("name")),
         namespace=str(meta.get("namespace")),
+        key=pod_key(labels),
         job_id=_int_or_none(labels.get(LABEL_JOB)) if LABEL_JOB in labels else None,
         attempt=_int_or_none(labels.get(LABEL_ATTEMPT)) if LABEL_ATTEMPT in labels else None,
         phase=str(status.get("phase") or "Pending"),

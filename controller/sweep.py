@@ -43,7 +43,7 @@ from controller.model import (
     SlotUsage,
     parse_course,
 )
-from controller.pods import PodTemplate, PodView, build_pod, view_pod
+from controller.pods import PodKey, PodTemplate, PodView, build_pod, job_key, view_pod
 
 log = logs.get("sweep")
 
@@ -70,7 +70,7 @@ class Snapshot:
     courses: dict[str, Course]
     invalid: dict[str, InvalidCourse]
     bodies: dict[str, dict[str, Any]]
-    pods: dict[tuple[int, int], PodView]
+    pods: dict[PodKey, PodView]
     now: datetime
 
 
@@ -175,11 +175,11 @@ class Sweeper:
                 invalid[parsed.ref.uid] = parsed
             elif not parsed.deleting:
                 courses[parsed.ref.uid] = parsed
-        pods: dict[tuple[int, int], PodView] = {}
+        pods: dict[PodKey, PodView] = {}
         for pod in self.kube.list_pods(self.namespaces):
             view = view_pod(pod)
-            if view.job_id is not None and view.attempt is not None:
-                pods[(view.job_id, view.attempt)] = view
+            if view.key is not None:
+                pods[view.key] = view
         return Snapshot(live_jobs, courses, invalid, bodies, pods, self.queue.now())
 
     def _watched(self, namespace: str) -> bool:
@@ -245,7 +245,7 @@ class Sweeper:
         return cancelled
 
     def _delete_pod_of(self, job: Job, snap: Snapshot) -> None:
-        pod = snap.pods.get((job.id, job.attempt))
+        pod = snap.pods.get(job_key(job))
         if pod is not None and not pod.deleting and pod.phase not in ("Succeeded", "Failed"):
             self.kube.delete_pod(pod.namespace, pod.name)
 
@@ -253,7 +253,7 @@ class Sweeper:
 
     def _settle(self, job: Job, snap: Snapshot, result: SweepResult) -> None:
         """Apply what the pod (or its absence) says about one slot-holding job."""
-        pod = snap.pods.get((job.id, job.attempt))
+        pod = snap.pods.get(job_key(job))
         verdict = judge(job, pod, snap.now, self.timeouts)
         lease = self.settings.lease_seconds
         if verdict.fate is Fate.CREATE_POD:
