@@ -38,7 +38,7 @@ COMPLETIONS = Counter(f"{P}completions_total", "Jobs that reached a terminal sta
 RETRIES = Counter(f"{P}retries_total", "Failed attempts sent back to the queue.", ["reason"])
 REPAIRS = Counter(f"{P}repairs_total", "Drift repaired by the sweep.", ["kind"])
 QUEUE_WAIT = Histogram(
-    f"{P}queue_wait_seconds", "From enqueue (or retry) to claim.",
+    f"{P}queue_wait_seconds", "From enqueue to claim (a retry counts from its first enqueue).",
     buckets=(0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 14400))
 RUN_DURATION = Histogram(
     f"{P}run_duration_seconds", "From pod start to the end of an attempt.",
