@@ -32,6 +32,7 @@ class App:
     sweeper: Sweeper
     reconciler: Reconciler
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    started: float = field(default_factory=time.time)
 
     def close(self) -> None:
         for task in self.tasks:
@@ -41,10 +42,12 @@ class App:
 
     def healthy(self) -> dict[str, Any]:
         """Liveness: fails when the sweep loop has not succeeded for many intervals."""
-        last = self.sweeper.last_success
+        if any(task.done() for task in self.tasks):
+            raise kopf.PermanentError("the sweep loop has stopped")
+        last = self.sweeper.last_success or self.started
         allowed = max(60.0, 10 * self.settings.sweep_interval)
-        age = None if last is None else time.time() - last
-        if age is not None and age > allowed:
+        age = time.time() - last
+        if age > allowed:
             raise kopf.PermanentError(f"last successful sweep {age:.0f}s ago (> {allowed:.0f}s)")
         return {"lastSweepAgeSeconds": age}
 

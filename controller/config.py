@@ -85,6 +85,16 @@ class Settings(BaseSettings):
         default_factory=lambda: ["course-worker"],
         description="Command of the worker container, comma-separated in the environment.",
     )
+    worker_service_account: str | None = Field(
+        default=None, min_length=1, max_length=253,
+        description="ServiceAccount of worker pods (it needs patch on pods, for progress). "
+        "Unset: the namespace's default account, and progress reports may be refused.",
+    )
+    worker_resources: dict[str, dict[str, int | str]] | None = Field(
+        default=None,
+        description='Worker pod resources as JSON, e.g. {"limits": {"memory": "1Gi"}}; '
+        "a Course's processor.resources overrides it.",
+    )
     output_root: str = Field(
         default="/data/output", min_length=1,
         description="Directory the worker writes renditions under (<root>/<ns>/<course>/<module>).",

@@ -9,7 +9,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from kubernetes import client, config
@@ -117,6 +119,26 @@ class Kube:
         except ApiException as exc:
             if exc.status != 404:
                 _raise(exc, "delete pod")
+
+    def post_event(self, namespace: str, course: str, course_uid: str, type_: str,
+                   reason: str, message: str) -> None:
+        """A Kubernetes Event on a Course (``kubectl describe`` shows them). Best effort:
+        an event that cannot be written is counted, never fails the caller."""
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        body = {
+            "metadata": {"name": f"{course}.{secrets.token_hex(8)}", "namespace": namespace},
+            "involvedObject": {"apiVersion": f"{GROUP}/{VERSION}", "kind": "Course",
+                               "name": course, "namespace": namespace, "uid": course_uid},
+            "type": type_, "reason": reason, "message": message[:1024],
+            "source": {"component": "course-controller"},
+            "reportingComponent": "course-controller",
+            "firstTimestamp": now, "lastTimestamp": now, "count": 1,
+        }
+        try:
+            self.core.create_namespaced_event(namespace, body, _preload_content=False)
+        except ApiException as exc:
+            with contextlib.suppress(KubeError, KubeRejected):
+                _raise(exc, "create event")
 
     def patch_course_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
         """Merge-patch a Course's status subresource; a Course already gone is fine."""

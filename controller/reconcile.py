@@ -41,6 +41,10 @@ class Reconciler:
             return Outcome()
         sync = self.queue.sync_course(course, self.defaults)
         self._delete_pods(sync.cancelled)
+        if sync.inserted:
+            self.kube.post_event(course.ref.namespace, course.ref.name, course.ref.uid,
+                                 "Normal", "ModulesQueued",
+                                 f"queued {sync.inserted} of {len(course.spec.modules)} modules")
         if sync.inserted or sync.cancelled:
             log.info(
                 "course reconciled",

@@ -213,6 +213,9 @@ class Sweeper:
                         modules=",".join(missing),
                     ),
                 )
+                self.kube.post_event(course.ref.namespace, course.ref.name, course.ref.uid,
+                                     "Warning", "Repaired",
+                                     f"re-created the missing jobs of {', '.join(missing)}")
         metrics.MODULES_WITHOUT_JOB.set(missing_total)
 
     def _cancel_orphans(self, snap: Snapshot, result: SweepResult) -> set[int]:
@@ -270,6 +273,8 @@ class Sweeper:
                 metrics.COMPLETIONS.labels(result="succeeded").inc()
                 self._observe_run(job, snap.now)
                 log.info("module succeeded", extra=logs.job_kv(job))
+                self._event(job, "Normal", "ModuleSucceeded",
+                            f"module {job.module} succeeded (attempt {job.attempt})")
         elif verdict.fate is Fate.FAILED:
             self._fail(job, pod, verdict, result, snap.now)
         elif verdict.fate is Fate.CONDEMN:
@@ -308,6 +313,9 @@ class Sweeper:
         if decision.kind is RetryKind.RETRY:
             result.retried += 1
             metrics.RETRIES.labels(reason=reason).inc()
+            self._event(job, "Warning", "ModuleRetrying",
+                        f"module {job.module} attempt {job.attempt}/{job.max_attempts} failed "
+                        f"({reason}: {verdict.message}); retrying in {decision.delay:.0f}s")
             log.warning(
                 "attempt failed, will retry",
                 extra=logs.job_kv(job, **fields, delay=round(decision.delay, 1)),
@@ -316,6 +324,13 @@ class Sweeper:
             result.failed += 1
             metrics.COMPLETIONS.labels(result="failed").inc()
             log.warning("module failed", extra=logs.job_kv(job, **fields))
+            self._event(job, "Warning", "ModuleFailed",
+                        f"module {job.module} failed after {job.attempt} attempts "
+                        f"({reason}: {verdict.message})")
+
+    def _event(self, job: Job, type_: str, reason: str, message: str) -> None:
+        self.kube.post_event(job.namespace, job.course_name, job.course_uid, type_, reason,
+                             message)
 
     def _observe_run(self, job: Job, now: datetime) -> None:
         if job.started_at is not None:
@@ -346,6 +361,9 @@ class Sweeper:
             return False
         self.queue.mark_running(job, self.settings.lease_seconds)
         result.started += 1
+        if created:
+            self._event(job, "Normal", "ModuleStarted",
+                        f"module {job.module} attempt {job.attempt} started in pod {job.pod_name}")
         log.info(
             "pod created" if created else "pod already existed",
             extra=logs.job_kv(job, pod=job.pod_name),
@@ -360,7 +378,8 @@ class Sweeper:
             args=proc.args,
             output_root=self.settings.output_root,
             timeout_seconds=proc.timeout_seconds or self.settings.job_timeout,
-            resources=proc.resources,
+            resources=proc.resources or self.settings.worker_resources,
+            service_account=self.settings.worker_service_account,
         )
 
     # ------------------------------------------------------------ status
@@ -451,3 +470,6 @@ class Sweeper:
                 1 for owner, held in usage.per_owner.items() if held >= self.limits.limit_for(owner)
             )
         )
+        waits = [age for owner, age in self.queue.oldest_claimable_waits().items()
+                 if usage.per_owner.get(owner, 0) < self.limits.limit_for(owner)]
+        metrics.OLDEST_CLAIMABLE_AGE.set(max([0.0, *waits]))

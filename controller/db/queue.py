@@ -319,6 +319,24 @@ class Queue:
 
     # ------------------------------------------------------------ reads
 
+    def oldest_claimable_waits(self) -> dict[str, float]:
+        """Per owner, seconds its oldest claimable job (pending, not suspended, not in backoff)
+        has waited by the database clock: from enqueue, or from the end of its backoff."""
+        with self.engine.begin() as conn:
+            now = self._clock(conn)
+            since = func.min(func.coalesce(jobs.c.not_before, jobs.c.created_at),
+                             type_=jobs.c.created_at.type)
+            rows = conn.execute(select(jobs.c.owner, since).where(
+                jobs.c.state == JobState.PENDING.value,
+                jobs.c.suspended == False,  # noqa: E712 (SQL expression)
+                or_(jobs.c.not_before.is_(None), jobs.c.not_before <= now),
+            ).group_by(jobs.c.owner))
+            waits: dict[str, float] = {}
+            for owner, since_at in rows:
+                assert isinstance(since_at, datetime)
+                waits[str(owner)] = (now - since_at).total_seconds()
+            return waits
+
     def slot_jobs(self) -> list[Job]:
         """Every slot-holding job (the sweep compares them with their pods)."""
         return self._select(jobs.c.state.in_(_SLOTS))

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from controller.sandbox import podstatus
 from controller.sandbox.cluster import PODS, Cluster
 from controller.sandbox.store import Change
@@ -210,10 +212,23 @@ class PodRunner:
         env["PATH"] = search_path()
         for item in container.get("env") or []:
             env[item["name"]] = self._env_value(pod, item)
-        env["KUBECONFIG"] = str(self.kubeconfig_path)
+        env["KUBECONFIG"] = str(self._pod_kubeconfig(pod, workdir))
         env["TERMINATION_MESSAGE_PATH"] = str(workdir / "termination-log")
         env["HOSTNAME"] = pod["metadata"]["name"]
         return env
+
+    def _pod_kubeconfig(self, pod: JSON, workdir: Path) -> Path:
+        """The pod's stand-in for its mounted service-account token: the sandbox kubeconfig
+        with the token ``system:serviceaccount:<ns>:<sa>``, so the audit record shows what
+        each service account asked for (as RBAC would see it)."""
+        namespace = pod["metadata"].get("namespace", "")
+        account = (pod.get("spec") or {}).get("serviceAccountName") or "default"
+        config = yaml.safe_load(self.kubeconfig_path.read_text())
+        for user in config.get("users") or []:
+            user["user"] = {"token": f"system:serviceaccount:{namespace}:{account}"}
+        path = workdir / "kubeconfig"
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+        return path
 
     def _env_value(self, pod: JSON, item: JSON) -> str:
         if "value" in item:

@@ -33,3 +33,18 @@ def test_short_intervals_still_get_a_minute() -> None:
     assert _app(time.time() - 50, sweep_interval=1).healthy()["lastSweepAgeSeconds"] > 49
     with pytest.raises(kopf.PermanentError):
         _app(time.time() - 61, sweep_interval=1).healthy()
+
+
+def test_a_loop_that_never_succeeded_fails_once_the_allowance_since_start_is_over() -> None:
+    app = _app(None, sweep_interval=1)
+    assert app.healthy()["lastSweepAgeSeconds"] < 5
+    app.started = time.time() - 61
+    with pytest.raises(kopf.PermanentError, match="last successful sweep"):
+        app.healthy()
+
+
+def test_a_finished_sweep_task_fails_the_probe_at_once() -> None:
+    app = _app(time.time())
+    app.tasks.append(SimpleNamespace(done=lambda: True))  # type: ignore[arg-type]
+    with pytest.raises(kopf.PermanentError, match="sweep loop has stopped"):
+        app.healthy()
