@@ -10,11 +10,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import kopf
+from sqlalchemy.exc import OperationalError
 
 from controller import handlers, logs
 from controller.config import Settings
 from controller.db import CourseDefaults, Queue
 from controller.db.migrate import check_schema
+from controller.errors import TemporaryError
 from controller.kube import Kube
 from controller.reconcile import Reconciler
 from controller.sweep import Sweeper
@@ -57,6 +59,10 @@ def build_app(settings: Settings, kubeconfig: str | None = None) -> App:
     queue = Queue.from_url(settings.database_url, settings.statement_timeout_ms)
     try:
         check_schema(queue.engine)
+    except OperationalError as exc:
+        queue.close()
+        where = queue.engine.url.render_as_string(hide_password=True)
+        raise TemporaryError(f"cannot reach the database {where}: {exc.orig or exc}") from exc
     except Exception:
         queue.close()
         raise
