@@ -196,7 +196,8 @@ class Sweeper:
             missing = [m.name for m in course.spec.modules if m.name not in have]
             drifted = any(
                 job.state in LIVE_STATES
-                and (job.suspended != course.spec.suspend or job.priority != course.spec.priority)
+                and (job.suspended, job.priority, job.owner)
+                != (course.spec.suspend, course.spec.priority, course.spec.owner)
                 for job in known.get(uid, [])
             )
             if not missing and not drifted:
@@ -237,14 +238,16 @@ class Sweeper:
                 metrics.REPAIRS.labels(kind="orphan_job").inc()
                 metrics.COMPLETIONS.labels(result="cancelled").inc()
                 log.info("cancelled job of a deleted Course", extra=logs.job_kv(job))
-        for job in snap.live_jobs:
-            course = snap.courses.get(job.course_uid)
-            if course and job.module not in {m.name for m in course.spec.modules}:
-                for gone in self.queue.sync_course(course, self.defaults).cancelled:
-                    cancelled.add(gone.id)
-                    self._delete_pod_of(gone, snap)
-                    result.cancelled += 1
-                    metrics.COMPLETIONS.labels(result="cancelled").inc()
+        shrunk = {job.course_uid for job in snap.live_jobs
+                  if (course := snap.courses.get(job.course_uid)) is not None
+                  and job.module not in {m.name for m in course.spec.modules}}
+        for uid in shrunk:
+            for gone in self.queue.sync_course(snap.courses[uid], self.defaults).cancelled:
+                cancelled.add(gone.id)
+                self._delete_pod_of(gone, snap)
+                result.cancelled += 1
+                metrics.COMPLETIONS.labels(result="cancelled").inc()
+                log.info("cancelled job of a removed module", extra=logs.job_kv(gone))
         return cancelled
 
     def _delete_pod_of(self, job: Job, snap: Snapshot) -> None:
