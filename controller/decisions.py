@@ -129,7 +129,8 @@ class Timeouts:
     job: float
 
 
-def judge(job: Job, pod: PodView | None, now: datetime, timeouts: Timeouts) -> Verdict:
+def judge(job: Job, pod: PodView | None, now: datetime, timeouts: Timeouts,
+          missing_before: bool = False) -> Verdict:
     """What the observed pod (or its absence) means for a slot-holding job.
 
     A job's ``reason`` is cleared at claim time, so on a slot-holding job it marks an attempt
@@ -137,7 +138,7 @@ def judge(job: Job, pod: PodView | None, now: datetime, timeouts: Timeouts) -> V
     the job keeps its slot until the pod is gone, so a replacement never runs beside it.
     """
     if pod is None:
-        return _judge_missing(job, now)
+        return _judge_missing(job, now, missing_before)
     if pod.phase == "Succeeded":
         result, _ = parse_result(pod.terminated_message)
         return Verdict(Fate.SUCCEEDED, progress=100, result=result)
@@ -158,12 +159,17 @@ def _condemned(job: Job) -> Verdict | None:
     return None
 
 
-def _judge_missing(job: Job, now: datetime) -> Verdict:
+def _judge_missing(job: Job, now: datetime, missing_before: bool) -> Verdict:
+    """A running job without its pod. The pod list is read after the job, so one absence
+    already means the pod is gone; a second absence in a row (``missing_before``) is taken as
+    proof without waiting for the lease, which remains the rule after a controller restart."""
     if job.state is JobState.CLAIMED:
         return Verdict(Fate.CREATE_POD)
     condemned = _condemned(job)
     if condemned is not None:
         return condemned
+    if missing_before:
+        return Verdict(Fate.FAILED, "PodLost", "the pod disappeared (missing in two sweeps)")
     if job.lease_expires_at is not None and job.lease_expires_at <= now:
         return Verdict(Fate.FAILED, "PodLost", "the pod disappeared and its lease expired")
     return Verdict(Fate.WAIT)

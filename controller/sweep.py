@@ -95,6 +95,10 @@ class Sweeper:
         self.timeouts = Timeouts(settings.pod_pending_timeout, settings.job_timeout)
         self.namespaces = None if settings.all_namespaces else list(settings.namespaces)
         self.last_success: float | None = None
+        # Running jobs whose pod was missing in the last pass: a second miss is a lost pod.
+        # Only an accelerator: after a restart the lease decides, as it always may.
+        self._missing_last_pass: set[PodKey] = set()
+        self._missing_now: set[PodKey] = set()
         self._wake: asyncio.Event | None = None
         metrics.GLOBAL_LIMIT.set(settings.global_limit)
 
@@ -131,12 +135,14 @@ class Sweeper:
 
     def run_once(self) -> SweepResult:
         result = SweepResult()
+        self._missing_now = set()
         snap = self._read()
         self._enqueue_missing(snap, result)
         cancelled_ids = self._cancel_orphans(snap, result)
         for job in snap.live_jobs:
             if job.state in (JobState.CLAIMED, JobState.RUNNING) and job.id not in cancelled_ids:
                 self._settle(job, snap, result)
+        self._missing_last_pass = self._missing_now
         self._claim(snap, result)
         self._project(snap, result)
         if any(
@@ -260,7 +266,10 @@ class Sweeper:
     def _settle(self, job: Job, snap: Snapshot, result: SweepResult) -> None:
         """Apply what the pod (or its absence) says about one slot-holding job."""
         pod = snap.pods.get(job_key(job))
-        verdict = judge(job, pod, snap.now, self.timeouts)
+        key = job_key(job)
+        verdict = judge(job, pod, snap.now, self.timeouts, key in self._missing_last_pass)
+        if pod is None and job.state is JobState.RUNNING:
+            self._missing_now.add(key)
         lease = self.settings.lease_seconds
         if verdict.fate is Fate.CREATE_POD:
             if self._start_pod(job, snap, result):
