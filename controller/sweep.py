@@ -201,9 +201,9 @@ class Sweeper:
             have = {job.module for job in known.get(uid, [])}
             missing = [m.name for m in course.spec.modules if m.name not in have]
             drifted = any(
-                job.state in LIVE_STATES
-                and (job.suspended, job.priority, job.owner)
-                != (course.spec.suspend, course.spec.priority, course.spec.owner)
+                (job.state in LIVE_STATES
+                and (job.suspended, job.priority) != (course.spec.suspend, course.spec.priority))
+                or (job.state is JobState.PENDING and job.owner != course.spec.owner)
                 for job in known.get(uid, [])
             )
             if not missing and not drifted:

@@ -117,19 +117,19 @@ def test_sync_refreshes_settings_of_live_rows_only(queue: Queue) -> None:
 # ---------------------------------------------------------------- claim limits
 
 
-@pytest.mark.xfail(strict=True, reason="known bug: sync_course moves slot-holding rows to a "
-                   "Course's new owner, who may then hold more than its limit")
 def test_changing_a_courses_owner_never_puts_the_new_owner_over_its_limit(
     queue: Queue,
 ) -> None:
-    queue.sync_course(make_course(name="a", owner="u1", modules=3), DEFAULTS)
+    queue.sync_course(make_course(name="a", owner="u1", modules=5), DEFAULTS)
     queue.sync_course(make_course(name="b", owner="u2", modules=3), DEFAULTS)
     claim(queue, limits(per_user=3))
 
-    queue.sync_course(make_course(name="a", owner="u2", modules=3), DEFAULTS)
+    queue.sync_course(make_course(name="a", owner="u2", modules=5), DEFAULTS)
 
-    assert queue.slot_usage().per_owner.get("u2", 0) <= 3
-
+    assert queue.slot_usage().per_owner == {"u1": 3, "u2": 3}, "held slots stay with u1"
+    pending = [j for j in queue.live_jobs() if j.state.value == "pending"]
+    assert len(pending) == 2 and {j.owner for j in pending} == {"u2"}, "queued rows move"
+    assert claim(queue, limits(per_user=3)) == [], "u2 is at its limit"
 
 
 def test_claim_respects_the_per_user_limit(queue: Queue) -> None:

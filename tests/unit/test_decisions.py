@@ -250,6 +250,20 @@ def test_a_missing_pod_within_the_lease_is_waited_for() -> None:
     assert verdict.fate is Fate.WAIT
 
 
+def test_a_pod_missing_in_two_passes_in_a_row_is_lost_within_its_lease() -> None:
+    job = make_job(lease_expires_at=NOW + timedelta(seconds=30))
+
+    verdict = judge(job, None, NOW, TIMEOUTS, missing_before=True)
+
+    assert (verdict.fate, verdict.reason) == (Fate.FAILED, "PodLost")
+
+
+def test_a_claimed_job_missing_its_pod_twice_is_still_given_its_pod() -> None:
+    verdict = judge(make_job(JobState.CLAIMED), None, NOW, TIMEOUTS, missing_before=True)
+
+    assert verdict.fate is Fate.CREATE_POD
+
+
 def test_a_succeeded_pod_completes_the_job_with_its_result() -> None:
     result = {"duration": 61.2, "renditions": ["480p", "720p"]}
     pod = make_pod("Succeeded", exit_code=0, terminated_reason="Completed",
