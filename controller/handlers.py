@@ -48,25 +48,12 @@ def make_registry() -> kopf.OperatorRegistry:
     @kopf.on.resume(GROUP, VERSION, PLURAL, registry=registry)
     @kopf.on.create(GROUP, VERSION, PLURAL, registry=registry)
     @kopf.on.update(GROUP, VERSION, PLURAL, registry=registry)
-    async def reconcile(body: kopf.Body, memo: Any, **_: Any) -> dict[str, Any] | None:
-        app = _app(memo)
-        try:
-            await asyncio.to_thread(app.reconciler.reconcile, _plain(body))
-        except Exception as exc:
-            metrics.RECONCILE_ERRORS.inc()
-            raise kopf.TemporaryError(f"reconcile failed: {exc}", delay=5) from exc
-        app.sweeper.wake()
-        return None
+    async def reconcile(body: kopf.Body, memo: Any, **_: Any) -> None:
+        await _in_thread(_app(memo), "reconcile", body)
 
     @kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry)
     async def finalize(body: kopf.Body, memo: Any, **_: Any) -> None:
-        app = _app(memo)
-        try:
-            await asyncio.to_thread(app.reconciler.finalize, _plain(body))
-        except Exception as exc:
-            metrics.RECONCILE_ERRORS.inc()
-            raise kopf.TemporaryError(f"finalize failed: {exc}", delay=5) from exc
-        app.sweeper.wake()
+        await _in_thread(_app(memo), "finalize", body)
 
     @kopf.on.event("", "v1", "pods", labels={MANAGED_BY: MANAGER}, registry=registry)
     async def pod_changed(type: str, body: kopf.Body, memo: Any, **_: Any) -> None:
@@ -81,6 +68,18 @@ def make_registry() -> kopf.OperatorRegistry:
         return result
 
     return registry
+
+
+async def _in_thread(app: Any, action: str, body: kopf.Body) -> None:
+    """Run a Reconciler method off the event loop; a failure is counted and retried by kopf,
+    and the sweep is woken either way (it repairs what the handler could not)."""
+    try:
+        await asyncio.to_thread(getattr(app.reconciler, action), _plain(body))
+    except Exception as exc:
+        metrics.RECONCILE_ERRORS.inc()
+        raise kopf.TemporaryError(f"{action} failed: {exc}", delay=5) from exc
+    finally:
+        app.sweeper.wake()
 
 
 def _plain(body: kopf.Body) -> dict[str, Any]:

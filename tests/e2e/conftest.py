@@ -9,7 +9,6 @@ import pytest
 from kubernetes import client, config
 
 from controller.localcluster import LocalCluster
-from controller.samples import make_not_a_video, make_sample_video
 
 from .harness import Courses
 
@@ -32,14 +31,3 @@ def courses(api: client.ApiClient) -> Courses:
     return Courses(api)
 
 
-@pytest.fixture(scope="session")
-def videos(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    """Six short, real MP4 uploads."""
-    root = tmp_path_factory.mktemp("uploads")
-    return [make_sample_video(root / f"upload-{i}.mp4", seconds=2.0, label=f"upload {i}")
-            for i in range(1, 7)]
-
-
-@pytest.fixture(scope="session")
-def not_a_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_not_a_video(tmp_path_factory.mktemp("bad") / "notes.mp4")

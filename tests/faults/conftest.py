@@ -13,22 +13,11 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from controller.samples import make_not_a_video, make_sample_video
 from tests.e2e.harness import Courses
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
-@pytest.fixture(scope="session")
-def videos(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    root = tmp_path_factory.mktemp("uploads")
-    return [make_sample_video(root / f"upload-{i}.mp4", seconds=2.0, label=f"upload {i}")
-            for i in range(1, 7)]
-
-
-@pytest.fixture(scope="session")
-def not_a_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_not_a_video(tmp_path_factory.mktemp("bad") / "notes.mp4")
 
 
 @pytest.fixture
