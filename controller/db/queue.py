@@ -91,7 +91,9 @@ class Queue:
             raw: object = conn.execute(
                 text("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')")).scalar_one()
             return datetime.fromisoformat(str(raw)).replace(tzinfo=UTC)
-        value: object = conn.execute(text("SELECT now()")).scalar_one()
+        # statement_timestamp(), not now(): the claim reads the clock after waiting for its
+        # lock, and a lease must start when the claim really happens.
+        value: object = conn.execute(text("SELECT statement_timestamp()")).scalar_one()
         assert isinstance(value, datetime)
         return value.astimezone(UTC)
 
@@ -141,9 +143,13 @@ class Queue:
     def _refresh_settings(
         self, conn: Connection, course: Course, defaults: CourseDefaults, now: datetime,
     ) -> None:
+        """Carry spec edits onto live rows. The owner and the source move only with pending
+        rows: a slot already held stays counted for the owner who had it until the attempt
+        ends (an owner change never puts the new owner over its limit), and a running attempt
+        finishes on the file it started with."""
         spec = course.spec
         values = {
-            "priority": spec.priority, "suspended": spec.suspend, "owner": spec.owner,
+            "priority": spec.priority, "suspended": spec.suspend,
             "max_attempts": spec.processor.max_attempts or defaults.max_attempts,
             "timeout_seconds": spec.processor.timeout_seconds or defaults.timeout_seconds,
         }
@@ -151,6 +157,15 @@ class Queue:
         conn.execute(update(jobs).where(
             jobs.c.course_uid == course.ref.uid, jobs.c.state.in_(_LIVE), changed,
         ).values(**values, updated_at=now))
+        conn.execute(update(jobs).where(
+            jobs.c.course_uid == course.ref.uid, jobs.c.state == JobState.PENDING.value,
+            jobs.c.owner != spec.owner,
+        ).values(owner=spec.owner, updated_at=now))
+        for module in spec.modules:
+            conn.execute(update(jobs).where(
+                jobs.c.course_uid == course.ref.uid, jobs.c.module == module.name,
+                jobs.c.state == JobState.PENDING.value, jobs.c.source != module.source,
+            ).values(source=module.source, updated_at=now))
 
     # ------------------------------------------------------------ cancel
 
