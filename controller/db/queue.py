@@ -161,11 +161,12 @@ class Queue:
             jobs.c.course_uid == course.ref.uid, jobs.c.state == JobState.PENDING.value,
             jobs.c.owner != spec.owner,
         ).values(owner=spec.owner, updated_at=now))
-        for module in spec.modules:
-            conn.execute(update(jobs).where(
-                jobs.c.course_uid == course.ref.uid, jobs.c.module == module.name,
-                jobs.c.state == JobState.PENDING.value, jobs.c.source != module.source,
-            ).values(source=module.source, updated_at=now))
+        wanted_source = case({m.name: m.source for m in spec.modules}, value=jobs.c.module,
+                             else_=jobs.c.source)
+        conn.execute(update(jobs).where(
+            jobs.c.course_uid == course.ref.uid, jobs.c.state == JobState.PENDING.value,
+            jobs.c.source != wanted_source,
+        ).values(source=wanted_source, updated_at=now))
 
     # ------------------------------------------------------------ cancel
 
