@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from controller.model import Job, JobState, SlotUsage
+from controller.model import CourseSpec, Job, JobState, SlotUsage
 from controller.pods import PodView, parse_result
 
 # Waiting reasons of a container that will not recover by waiting longer.
@@ -65,6 +65,21 @@ def plan_claims(
             ranked.append((held + place, -cand.priority, cand.created_at, cand.job_id, cand))
     ranked.sort(key=lambda item: item[:4])
     return [item[4] for item in ranked[:free_global]]
+
+
+def spec_drifted(spec: CourseSpec, jobs: Iterable[Job]) -> bool:
+    """Whether a Course's rows disagree with its spec on what an edit may still change:
+    priority and suspension of live rows, owner and source of queued ones."""
+    sources = {module.name: module.source for module in spec.modules}
+    for job in jobs:
+        if job.state.terminal:
+            continue
+        if (job.suspended, job.priority) != (spec.suspend, spec.priority):
+            return True
+        queued = job.state is JobState.PENDING
+        if queued and (job.owner, job.source) != (spec.owner, sources.get(job.module)):
+            return True
+    return False
 
 
 # ---------------------------------------------------------------- retries

@@ -31,6 +31,7 @@ from controller.decisions import (
     judge,
     project_status,
     set_condition,
+    spec_drifted,
 )
 from controller.errors import PermanentError
 from controller.kube import Kube
@@ -200,12 +201,7 @@ class Sweeper:
         for uid, course in snap.courses.items():
             have = {job.module for job in known.get(uid, [])}
             missing = [m.name for m in course.spec.modules if m.name not in have]
-            drifted = any(
-                (job.state in LIVE_STATES
-                and (job.suspended, job.priority) != (course.spec.suspend, course.spec.priority))
-                or (job.state is JobState.PENDING and job.owner != course.spec.owner)
-                for job in known.get(uid, [])
-            )
+            drifted = spec_drifted(course.spec, known.get(uid, []))
             if not missing and not drifted:
                 continue
             missing_total += len(missing)

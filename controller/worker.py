@@ -541,8 +541,8 @@ def process(options: Options, reporter: ProgressReporter) -> dict[str, Any]:
             raise unreadable(options.source, exc) from exc
     reporter.report(100)
     return {
-        "duration": round(info.duration, 3), "format": info.format, "streams": info.streams,
-        "size": info.size, **outputs,
+        "source": options.source, "duration": round(info.duration, 3), "format": info.format,
+        "streams": info.streams, "size": info.size, **outputs,
     }
 
 

@@ -55,3 +55,18 @@ def test_removing_a_queued_module_cancels_its_job(
         queue.close()
     assert states["lesson-6"] is JobState.CANCELLED
     assert all(states[f"lesson-{i}"] is JobState.SUCCEEDED for i in range(1, 6))
+
+
+def test_a_new_source_for_a_queued_module_is_the_one_processed(
+    cluster: LocalCluster, courses: Courses, videos: list[Path],
+) -> None:
+    body = CourseBuilder(name="reupload", sources=videos[:2]).obj()
+    body["spec"]["suspend"] = True
+    courses.create(body)
+    wait_for(lambda: courses.status("reupload").get("phase") == "Suspended", 20, "Suspended")
+    modules = body["spec"]["modules"]
+    modules[1]["source"] = videos[5].resolve().as_uri()
+    _patch_spec(courses, "reupload", {"modules": modules, "suspend": False})
+    final = courses.wait_phase("reupload", ("Succeeded", "Failed"), timeout=60)
+    assert final["phase"] == "Succeeded"
+    assert final["modules"][1]["result"]["source"].endswith("upload-6.mp4")

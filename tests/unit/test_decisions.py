@@ -23,8 +23,9 @@ from controller.decisions import (
     plan_claims,
     project_status,
     set_condition,
+    spec_drifted,
 )
-from controller.model import Job, JobState, SlotUsage
+from controller.model import CourseSpec, Job, JobState, SlotUsage
 from controller.pods import LABEL_ATTEMPT, LABEL_JOB, PROGRESS_ANNOTATION, PodView, view_pod
 
 NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
@@ -519,3 +520,30 @@ def test_long_messages_are_truncated() -> None:
 
     assert len(str(condition["message"])) == 1024
     assert str(condition["message"]).endswith("...")
+
+
+# ---------------------------------------------------------------- spec drift
+
+
+def _spec(**changes: Any) -> CourseSpec:
+    fields: dict[str, Any] = {"owner": "u1", "modules": [{"name": "m", "source": "file:///a"}]}
+    return CourseSpec.model_validate({**fields, **changes})
+
+
+def test_rows_that_match_the_spec_have_not_drifted() -> None:
+    job = make_job(JobState.PENDING, owner="u1", module="m", source="file:///a")
+    assert not spec_drifted(_spec(), [job])
+
+
+@pytest.mark.parametrize("edit", [{"priority": 5}, {"suspend": True}])
+def test_priority_and_suspension_drift_on_any_live_row(edit: dict[str, Any]) -> None:
+    job = make_job(JobState.RUNNING, owner="u1", module="m", source="file:///a")
+    assert spec_drifted(_spec(**edit), [job])
+    assert not spec_drifted(_spec(**edit), [replace(job, state=JobState.SUCCEEDED)])
+
+
+def test_owner_and_source_drift_only_on_queued_rows() -> None:
+    edit = _spec(owner="u2", modules=[{"name": "m", "source": "file:///b"}])
+    running = make_job(JobState.RUNNING, owner="u1", module="m", source="file:///a")
+    assert not spec_drifted(edit, [running]), "a running attempt keeps its owner and file"
+    assert spec_drifted(edit, [replace(running, state=JobState.PENDING)])
