@@ -5,18 +5,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import socket
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import kopf
+from kubernetes.config.config_exception import ConfigException
 from sqlalchemy.exc import OperationalError
 
 from controller import handlers, logs
 from controller.config import Settings
 from controller.db import CourseDefaults, Queue
 from controller.db.migrate import check_schema
-from controller.errors import TemporaryError
+from controller.errors import PermanentError, TemporaryError
 from controller.kube import Kube
 from controller.reconcile import Reconciler
 from controller.sweep import Sweeper
@@ -66,10 +68,38 @@ def build_app(settings: Settings, kubeconfig: str | None = None) -> App:
     except Exception:
         queue.close()
         raise
-    kube = Kube.from_environment(kubeconfig)
+    try:
+        kube = Kube.from_environment(kubeconfig)
+    except ConfigException as exc:
+        queue.close()
+        raise PermanentError(f"no Kubernetes credentials (in-cluster, --kubeconfig, "
+                             f"$KUBECONFIG or ~/.kube/config): {exc}") from exc
     sweeper = Sweeper(queue, kube, settings)
     defaults = CourseDefaults(settings.max_attempts, settings.job_timeout)
     return App(settings, queue, kube, sweeper, Reconciler(queue, kube, defaults))
+
+
+def check_ports(settings: Settings) -> None:
+    """Refuse to start when a port is taken, naming the setting (not a traceback later)."""
+    for name, port in (("METRICS_PORT", settings.metrics_port),
+                       ("HEALTH_PORT", settings.health_port)):
+        if not port:
+            continue
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("0.0.0.0", port))
+            except OSError as exc:
+                raise PermanentError(f"COURSE_{name} {port}: {exc.strerror}") from exc
+
+
+def warn_unknown_settings() -> None:
+    """A misspelt COURSE_* variable is ignored by the settings; say so instead of silently."""
+    known = {f"COURSE_{name.upper()}" for name in Settings.model_fields}
+    for name in sorted(os.environ):
+        if name.startswith("COURSE_") and name not in known \
+                and not name.startswith(("COURSE_TEST_", "COURSE_BENCH_")):
+            log.warning("unknown setting ignored", extra=logs.kv(variable=name))
 
 
 def run(settings: Settings, kubeconfig: str | None = None) -> None:
@@ -77,6 +107,8 @@ def run(settings: Settings, kubeconfig: str | None = None) -> None:
     logs.configure(settings.log_format)
     if kubeconfig:
         os.environ["KUBECONFIG"] = kubeconfig  # kopf's login reads it too
+    warn_unknown_settings()
+    check_ports(settings)
     app = build_app(settings, kubeconfig)
     if settings.metrics_port:
         from prometheus_client import start_http_server

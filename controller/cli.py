@@ -21,9 +21,15 @@ SETTING_OPTIONS: list[tuple[str, Any, str]] = [
     ("lease-seconds", float, "Lease of a slot-holding job (>= 3x sweep interval)."),
     ("max-attempts", int, "Attempts per module before it is Failed."),
     ("backoff-base", float, "Seconds before the first retry (doubles per attempt)."),
+    ("backoff-max", float, "Upper bound of one retry delay."),
     ("pod-pending-timeout", float, "Seconds a pod may stay Pending."),
     ("job-timeout", int, "Seconds one attempt may run."),
     ("worker-image", str, "Container image of the worker."),
+    ("worker-command", str, "Command of the worker container, comma-separated."),
+    ("worker-service-account", str, "ServiceAccount of worker pods."),
+    ("worker-resources", str, 'Worker pod resources as JSON, e.g. {"limits":{"memory":"1Gi"}}.'),
+    ("statement-timeout-ms", int, "Database statement and lock timeout."),
+    ("controller-id", str, "Identity written on claimed jobs."),
     ("output-root", str, "Where workers write their output."),
     ("metrics-port", int, "Port of /metrics (0 disables)."),
     ("health-port", int, "Port of /healthz (0 disables)."),
@@ -73,10 +79,15 @@ def run(kubeconfig: str | None, namespaces: tuple[str, ...], **flags: Any) -> No
 @click.option("--database-url", default=None, help="SQLAlchemy URL [env COURSE_DATABASE_URL].")
 def migrate(database_url: str | None) -> None:
     """Create or upgrade the queue's schema to the newest revision."""
+    from sqlalchemy.exc import OperationalError
+
     from controller.localcluster import migrate as do_migrate
 
     settings = _settings(database_url=database_url)
-    revision = do_migrate(settings.database_url)
+    try:
+        revision = do_migrate(settings.database_url)
+    except OperationalError as exc:
+        raise click.ClickException(f"cannot reach the database: {exc.orig or exc}") from exc
     click.echo(f"database schema is at revision {revision}")
 
 
@@ -106,13 +117,21 @@ def sandbox(port: int, kubeconfig: Path | None, workdir: Path, database_url: str
                            database_url=database_url, controller=not no_controller,
                            settings=settings, echo_controller=True)
     samples = ensure_samples(samples_dir)
-    cluster.start()
+    try:
+        cluster.start()
+    except OSError as exc:
+        cluster.stop()
+        raise click.ClickException(f"cannot start the sandbox on port {port}: {exc.strerror}")\
+            from exc
     click.echo(f"sample uploads: {', '.join(str(p) for p in samples)}")
     click.echo(f"sandbox API server: {cluster.sandbox.url}")
     click.echo(f"kubeconfig: {cluster.kubeconfig}")
     click.echo(f"  export KUBECONFIG={cluster.kubeconfig}")
-    click.echo("controller: " + ("not started (--no-controller)" if no_controller
-                                 else f"running, queue {cluster.database_url}"))
+    if no_controller:
+        click.echo("controller: not started (--no-controller); run it (and kill/restart it) "
+                   f"with:\n  {cluster.run_command()}")
+    else:
+        click.echo(f"controller: running, queue {cluster.database_url}")
     click.echo("press Ctrl-C to stop")
     try:
         wait_forever()

@@ -141,6 +141,33 @@ class Settings(BaseSettings):
             raise ValueError(f"limits must be >= 1 (owners: {', '.join(sorted(bad))})")
         return value
 
+    @field_validator("worker_resources", mode="before")
+    @classmethod
+    def _parse_resources(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            import json
+
+            try:
+                return json.loads(value) if value.strip() else None
+            except ValueError as exc:
+                raise ValueError(f"expected a JSON object, got {value!r}: {exc}") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            backend = make_url(value).get_backend_name()
+        except ArgumentError as exc:
+            raise ValueError(f"not a database URL: {value!r}") from exc
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError(f"unsupported database {backend!r}: use sqlite:/// or "
+                             "postgresql+psycopg://")
+        return value
+
     @field_validator("namespaces", "worker_command", mode="before")
     @classmethod
     def _split_csv(cls, value: Any) -> Any:

@@ -56,7 +56,11 @@ def run_demo(workdir: Path | None, *, modules: int, per_user_limit: int, timeout
         cluster = LocalCluster(root, settings={"per_user_limit": str(per_user_limit)})
         with cluster:
             print(f"sandbox API server {cluster.sandbox.url} (kubeconfig {cluster.kubeconfig})")
-            return _watch(cluster, sources, per_user_limit, timeout)
+            code = _watch(cluster, sources, per_user_limit, timeout)
+        if workdir is None:
+            print("(the outputs were in a temporary directory, now removed; "
+                  "run with --workdir DIR to keep them)")
+        return code
 
 
 def _watch(cluster: LocalCluster, sources: list[Path], limit: int, timeout: float) -> int:

@@ -7,6 +7,7 @@ separate process (``course-controller run``): it can be killed and restarted lik
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -71,6 +72,15 @@ def migrate(database_url: str) -> str:
         queue.close()
 
 
+def _die_with_parent() -> None:
+    """In the child: ask Linux to SIGTERM it when the sandbox process dies, however it dies,
+    so a killed sandbox never leaves a controller behind working on its queue."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 class ControllerProcess:
     """``course-controller run`` as a child process, pointed at a kubeconfig."""
 
@@ -103,7 +113,7 @@ class ControllerProcess:
         self.proc = subprocess.Popen(
             [sys.executable, *self.entry, "run", "--kubeconfig", str(self.kubeconfig)],
             env=self.env(), stdout=self._log, stderr=subprocess.STDOUT if self._log else None,
-            start_new_session=True,
+            start_new_session=True, preexec_fn=_die_with_parent,
         )
 
     def alive(self) -> bool:
@@ -162,6 +172,14 @@ class LocalCluster:
         if self.with_controller:
             self.start_controller()
         return self
+
+    def run_command(self) -> str:
+        """The command that runs a controller like the sandbox's own (for --no-controller)."""
+        proc = ControllerProcess(self.controller_kubeconfig, self.database_url, self.workdir,
+                                 self.settings)
+        flags = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in proc.settings.items())
+        return (f"course-controller run --kubeconfig {self.controller_kubeconfig} "
+                f"--database-url {self.database_url} {flags}")
 
     def start_controller(self, entry: Sequence[str] = ("-m", "controller.cli"),
                          extra_env: dict[str, str] | None = None,

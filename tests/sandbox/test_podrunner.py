@@ -126,6 +126,7 @@ def test_graceful_delete_sends_sigterm(core: client.CoreV1Api, ns: str, tmp_path
     )
     env = [{"name": "MARK", "value": str(mark)}]
     core.create_namespaced_pod(ns, pod("term", *python(code), container={"env": env}))
+    wait_phase(core, ns, "term", "Running")  # logs of a waiting container are a 400, as real
     eventually(lambda: "ready" in core.read_namespaced_pod_log("term", ns), what="pod ready")
     deleting = core.delete_namespaced_pod("term", ns, grace_period_seconds=20)
     assert deleting.metadata.deletion_timestamp

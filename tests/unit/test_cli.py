@@ -52,3 +52,35 @@ def test_an_unreachable_database_is_a_one_line_error() -> None:
     result = run_cli("run", "--database-url", url)
     assert result.returncode != 0
     assert "cannot reach the database" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bad_database_urls_are_refused_by_name() -> None:
+    for url, words in (("bogus://x", "unsupported database"), ("notaurl", "not a database URL")):
+        result = run_cli("run", "--database-url", url)
+        assert result.returncode != 0 and "Traceback" not in result.stderr
+        assert "COURSE_DATABASE_URL" in result.stderr and words in result.stderr
+    missing = run_cli("migrate", "--database-url", "sqlite:////nonexistent/dir/q.db")
+    assert missing.returncode != 0 and "cannot reach the database" in missing.stderr
+
+
+def test_a_taken_port_and_missing_credentials_are_one_line_errors(tmp_path: Path) -> None:
+    import socket
+
+    url = f"sqlite:///{tmp_path / 'q.db'}"
+    assert CliRunner().invoke(main, ["migrate", "--database-url", url]).exit_code == 0
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = run_cli("run", "--database-url", url, "--metrics-port", str(port))
+    assert busy.returncode != 0 and f"COURSE_METRICS_PORT {port}" in busy.stderr
+    nocreds = run_cli("run", "--database-url", url, "--metrics-port", "0", "--health-port", "0",
+                      env={"KUBECONFIG": str(tmp_path / "missing"), "HOME": str(tmp_path)})
+    assert nocreds.returncode != 0 and "no Kubernetes credentials" in nocreds.stderr
+    assert "Traceback" not in busy.stderr + nocreds.stderr
+
+
+def test_a_misspelt_setting_is_reported(tmp_path: Path) -> None:
+    result = run_cli("run", "--database-url", f"sqlite:///{tmp_path / 'none.db'}",
+                     env={"COURSE_GLOBAL_LIMT": "5"})
+    assert "unknown setting ignored" in result.stderr and "COURSE_GLOBAL_LIMT" in result.stderr
