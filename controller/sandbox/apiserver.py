@@ -156,14 +156,15 @@ class ApiServer:
         if request.method == "POST":
             if target.rt.namespaced and target.namespace is None:
                 raise errors.method_not_allowed()
-            created = self.cluster.create(
+            writer = self._writer(request)
+            created = writer.create(
                 target.rt,
                 target.version,
                 target.namespace or "",
                 await requests.body(request),
                 request.query.get("fieldValidation", ""),
             )
-            return self._one(request, target, created, 201)
+            return self._one(request, target, self._undry(writer, target, created), 201)
         if request.method == "DELETE":
             return self._delete_collection(request, target)
         raise errors.method_not_allowed()
@@ -172,18 +173,52 @@ class ApiServer:
         rt, ns, name = target.rt, target.namespace or "", target.name or ""
         if request.method == "GET":
             return self._one(request, target, self.cluster.get(rt, ns, name))
+        if request.method not in ("PUT", "PATCH", "DELETE"):
+            raise errors.method_not_allowed()
+        writer = self._writer(request)
         if request.method == "PUT":
-            obj = self.cluster.update(_write(request, target), await requests.body(request))
-            return self._one(request, target, obj)
-        if request.method == "PATCH":
-            obj = self.cluster.patch(
+            obj = writer.update(_write(request, target), await requests.body(request))
+        elif request.method == "PATCH":
+            obj = writer.patch(
                 _write(request, target), request.content_type, await requests.body(request)
             )
-            return self._one(request, target, obj)
-        if request.method == "DELETE" and not target.subresource:
+        elif not target.subresource:
             options = requests.delete_options(request, await requests.body(request))
-            return self._one(request, target, self.cluster.delete(rt, ns, name, options))
-        raise errors.method_not_allowed()
+            obj = writer.delete(rt, ns, name, options)
+        else:
+            raise errors.method_not_allowed()
+        return self._one(request, target, self._undry(writer, target, obj))
+
+    def _writer(self, request: web.Request) -> Cluster:
+        """The cluster a write goes to: a throwaway fork of it for ``dryRun=All``."""
+        values = request.query.getall("dryRun", [])
+        unsupported = [v for v in values if v != "All"]
+        if unsupported:
+            options = {"POST": "Create", "PUT": "Update", "PATCH": "Patch"}.get(
+                request.method, "Delete"
+            )
+            cause = errors.Cause(
+                "FieldValueNotSupported",
+                "dryRun",
+                f'Unsupported value: "{unsupported[0]}": supported values: "All"',
+            )
+            raise errors.invalid(f"{options}Options.meta.k8s.io", "", [cause])
+        return self.cluster.fork() if values else self.cluster
+
+    def _undry(self, writer: Cluster, target: Target, obj: JSON) -> JSON:
+        """A dry run answers with the resourceVersion the object still has (none for one
+        that was never created), since nothing was written."""
+        if writer is self.cluster:
+            return obj
+        meta = obj["metadata"]
+        current = self.cluster.store.get(
+            target.rt.key, meta.get("namespace", ""), meta.get("name", "")
+        )
+        if current is None:
+            meta.pop("resourceVersion", None)
+        else:
+            meta["resourceVersion"] = current["metadata"]["resourceVersion"]
+        return obj
 
     # ---- representation ------------------------------------------------------------------
 
@@ -252,13 +287,13 @@ class ApiServer:
 
     def _delete_collection(self, request: web.Request, target: Target) -> web.Response:
         options = requests.delete_options(request, None)
+        writer = self._writer(request)
         deleted = []
         for obj in self._selected(request, target):
             meta = obj["metadata"]
             try:
-                deleted.append(
-                    self.cluster.delete(target.rt, meta.get("namespace", ""), meta["name"], options)
-                )
+                gone = writer.delete(target.rt, meta.get("namespace", ""), meta["name"], options)
+                deleted.append(self._undry(writer, target, gone))
             except ApiError:
                 continue
         return reply(

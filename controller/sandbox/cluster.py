@@ -80,6 +80,14 @@ class Cluster:
         self.clock = clock
         self.runtime: PodRuntime = NoRuntime()
 
+    def fork(self) -> Cluster:
+        """A cluster over copies of the store and registry, for ``dryRun=All``: the request
+        runs through every step of a real write (defaults, validation, conflicts, garbage
+        collection) and nothing of it reaches the real store, its watchers or its counter."""
+        forked = Cluster(self.store.fork(), self.registry.fork(), self.clock)
+        forked.runtime = self.runtime
+        return forked
+
     def now(self) -> str:
         return rfc3339(self.clock())
 

@@ -171,6 +171,9 @@ class Registry:
     def add(self, rt: ResourceType) -> None:
         self.types[rt.key] = rt
 
+    def fork(self) -> Registry:
+        return Registry(dict(self.types))
+
     def remove(self, key: tuple[str, str]) -> None:
         self.types.pop(key, None)
 

@@ -46,6 +46,14 @@ class Store:
         self._compacted_rv = 0
         self._subscriptions: set[Subscription] = set()
 
+    def fork(self) -> Store:
+        """A private copy of the objects and the counter, with no history or watchers: a
+        dry-run request writes into it, so nothing it does is stored or seen by a watch."""
+        copied = Store(self.history_limit)
+        copied.rv = self.rv
+        copied._objects = copy.deepcopy(self._objects)
+        return copied
+
     def get(self, key: TypeKey, namespace: str, name: str) -> JSON | None:
         obj = self._objects.get(key, {}).get((namespace, name))
         return copy.deepcopy(obj) if obj is not None else None
