@@ -21,12 +21,14 @@ from typing import Any
 
 import yaml
 
-from controller.sandbox import podstatus
+from controller.sandbox import memory, podstatus
 from controller.sandbox.cluster import PODS, Cluster
 from controller.sandbox.store import Change
 
 JSON = dict[str, Any]
 PULL_BACKOFF_AFTER = 1.0
+# How often a container with a memory limit has its resident set sampled (seconds).
+MEMORY_SAMPLE_EVERY = 0.1
 logger = logging.getLogger(__name__)
 
 
@@ -40,6 +42,7 @@ class Running:
     started_at: str
     killed_by_runner: bool = False
     deadline_exceeded: bool = False
+    oom_killed: bool = False
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
 
@@ -252,6 +255,9 @@ class PodRunner:
         deadline = pod["spec"].get("activeDeadlineSeconds")
         if deadline is not None:
             self._spawn(self._enforce_deadline(pod, running, int(deadline)))
+        limit = _memory_limit(container)
+        if limit is not None:
+            self._spawn(self._enforce_memory(running, limit))
         returncode = await running.process.wait()
         self._finish(pod, container, running, returncode)
 
@@ -279,6 +285,16 @@ class PodRunner:
             running.deadline_exceeded = True
             self._kill(running, int(pod["spec"].get("terminationGracePeriodSeconds", 30)))
 
+    async def _enforce_memory(self, running: Running, limit: int) -> None:
+        """The OOM killer at the container's limit: SIGKILL the whole process group."""
+        while running.process.returncode is None:
+            if memory.group_rss(running.process.pid) > limit:
+                running.oom_killed = True
+                running.killed_by_runner = True
+                self._signal(running, signal.SIGKILL)
+                return
+            await asyncio.sleep(MEMORY_SAMPLE_EVERY)
+
     def _finish(self, pod: JSON, container: JSON, running: Running, returncode: int) -> None:
         meta = pod["metadata"]
         ident = (meta.get("namespace", ""), meta["name"])
@@ -293,7 +309,7 @@ class PodRunner:
         )
         terminated: JSON = {
             "exitCode": code,
-            "reason": podstatus.exit_reason(code, running.killed_by_runner),
+            "reason": podstatus.exit_reason(code, running.killed_by_runner, running.oom_killed),
             "startedAt": running.started_at,
             "finishedAt": self.cluster.now(),
             "containerID": f"sandbox://{running.process.pid}",
@@ -356,6 +372,14 @@ def resolve_command(container: JSON) -> list[str] | None:
     if found is None:
         return None
     return [found, *command[1:], *args]
+
+
+def _memory_limit(container: JSON) -> int | None:
+    try:
+        return memory.memory_limit(container)
+    except ValueError:
+        logger.warning("event=ignored-memory-limit container=%s", container.get("name"))
+        return None
 
 
 def _read(path: Path) -> bytes:

@@ -58,7 +58,12 @@ def exit_code(returncode: int) -> int:
     return 128 - returncode if returncode < 0 else returncode
 
 
-def exit_reason(code: int, killed_by_runner: bool) -> str:
+def exit_reason(code: int, killed_by_runner: bool, oom_killed: bool = False) -> str:
+    """``OOMKilled`` for a container killed at its memory limit. A SIGKILL from outside the
+    runner also reads as one: the kernel's OOM killer is the usual sender on a real node,
+    and tests simulate it that way where no limit is set."""
+    if oom_killed:
+        return "OOMKilled"
     if code == 0:
         return "Completed"
     if code == 128 + signal.SIGKILL and not killed_by_runner:

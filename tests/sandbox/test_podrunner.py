@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
+
+from controller.sandbox import memory
 
 from .helpers import eventually, pod
 
@@ -156,3 +159,40 @@ def test_finished_pod_is_deleted_at_once(core: client.CoreV1Api, ns: str) -> Non
     wait_phase(core, ns, "done", "Succeeded")
     core.delete_namespaced_pod("done", ns)
     assert not exists(core, ns, "done")
+
+
+def test_memory_limit_kills_with_oom(core: client.CoreV1Api, ns: str) -> None:
+    code = "import time; hog = b'x' * (256 * 1024 * 1024); time.sleep(60)"
+    limits = {"resources": {"limits": {"memory": "64Mi"}}}
+    core.create_namespaced_pod(ns, pod("hog", *python(code), container=limits))
+    state = terminated(wait_phase(core, ns, "hog", "Failed"))
+    assert (state.exit_code, state.reason) == (137, "OOMKilled")
+
+
+def test_memory_under_the_limit_is_left_alone(core: client.CoreV1Api, ns: str) -> None:
+    code = "data = b'x' * (16 * 1024 * 1024); print(len(data))"
+    limits = {"resources": {"limits": {"memory": "500M"}}}
+    core.create_namespaced_pod(ns, pod("fits", *python(code), container=limits))
+    state = terminated(wait_phase(core, ns, "fits", "Succeeded"))
+    assert (state.exit_code, state.reason) == (0, "Completed")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("64Mi", 64 * 2**20),
+        ("1Gi", 2**30),
+        ("500M", 500_000_000),
+        ("128974848", 128974848),
+        ("1e3", 1000),
+        ("1.5Ki", 1536),
+        ("100m", 1),
+    ],
+)
+def test_memory_quantities(text: str, expected: int) -> None:
+    assert memory.parse_quantity(text) == expected
+
+
+def test_malformed_quantity_is_refused() -> None:
+    with pytest.raises(ValueError, match="quantities must match"):
+        memory.parse_quantity("lots")
