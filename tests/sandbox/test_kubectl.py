@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import os
 import select
+import subprocess
+import sys
 import textwrap
 import time
+from pathlib import Path
 
 import yaml
 from kubernetes import client
@@ -234,3 +237,53 @@ def test_pods_and_logs(kubectl: Kubectl) -> None:
     ]
     assert kubectl.run("logs", "hello").stdout == "hi there\n"
     kubectl.run("delete", "pod", "hello")
+
+
+STALE_EDITOR = """\
+#!{python}
+# kubectl edit's editor: someone else writes the object first, so this copy is stale.
+import subprocess, sys, yaml
+subprocess.run(
+    ["kubectl", "-n", "{ns}", "patch", "crs", "intro", "--type=merge", "-p", {concurrent!r}],
+    check=True, capture_output=True,
+)
+path = sys.argv[-1]
+with open(path) as f:
+    obj = yaml.safe_load(f)
+obj["spec"].update({edit!r})
+with open(path, "w") as f:
+    yaml.safe_dump(obj, f)
+"""
+
+
+def edit_with_stale_copy(
+    kubectl: Kubectl, tmp_path: Path, concurrent: dict[str, object], edit: dict[str, object]
+) -> subprocess.CompletedProcess[str]:
+    editor = tmp_path / "editor.py"
+    editor.write_text(
+        STALE_EDITOR.format(
+            python=sys.executable,
+            ns=kubectl.namespace,
+            concurrent=json.dumps({"spec": concurrent}),
+            edit=edit,
+        )
+    )
+    editor.chmod(0o755)
+    kubectl.env["KUBE_EDITOR"] = str(editor)
+    return kubectl.run("edit", "crs", "intro", check=False)
+
+
+def test_edit_of_a_stale_copy_patches_only_what_was_edited(
+    kubectl: Kubectl, tmp_path: Path
+) -> None:
+    """kubectl edit sends a merge patch of the user's changes, without the resourceVersion:
+    a concurrent write to another field survives, to the same field the edit wins."""
+    apply(kubectl, course("intro"))
+    result = edit_with_stale_copy(kubectl, tmp_path, {"priority": 7}, {"owner": "user-7"})
+    assert result.returncode == 0, result.stderr
+    assert "course.learning.dev/intro edited" in result.stdout
+    spec = kubectl.json("get", "crs", "intro")["spec"]
+    assert (spec["priority"], spec["owner"]) == (7, "user-7")
+    result = edit_with_stale_copy(kubectl, tmp_path, {"priority": 8}, {"priority": 1})
+    assert result.returncode == 0, result.stderr
+    assert kubectl.json("get", "crs", "intro")["spec"]["priority"] == 1
