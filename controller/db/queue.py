@@ -25,6 +25,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -199,76 +200,132 @@ class Queue:
 
     def claim(
         self, limits: ClaimLimits, lease_seconds: float, claimer: str,
-        pause: Callable[[], None] | None = None,
+        pause: Callable[[], None] | None = None, *, max_batch: int | None = None,
     ) -> list[Job]:
-        """Claim as many pending jobs as both limits allow, atomically.
+        """Claim as many pending jobs as both limits allow (at most ``max_batch``), atomically.
 
         The slot count, the choice and the update happen under one serialization point (an
         advisory transaction lock on PostgreSQL, BEGIN IMMEDIATE on SQLite); row locks alone
         would let two claimers both read "2 running" and both take a third. ``pause`` is a
-        test hook called between reading and writing, to widen the race window.
+        test hook called between reading and writing, to widen the race window. The claimed
+        jobs come back in claim order (fairness order).
         """
         with self.engine.begin() as conn:
-            if not self.sqlite:
-                conn.execute(select(func.pg_advisory_xact_lock(CLAIM_LOCK_KEY)))
-            now = self._clock(conn)
+            now = self._lock_claims(conn)
             usage = self._slot_usage(conn)
             free = limits.global_limit - usage.total
+            if max_batch is not None:
+                free = min(free, max_batch)
             if free <= 0:
                 return []
-            candidates = self._candidates(conn, usage, limits, free, now)
+            candidates = self._candidates(conn, limits, free, now, len(usage.per_owner))
             chosen = plan_claims(candidates.values(), usage, limits.global_limit,
-                                 limits.limit_for)
+                                 limits.limit_for)[:free]
             if pause is not None:
                 pause()
-            lease = now + timedelta(seconds=lease_seconds)
-            return [job for cand in chosen
-                    if (job := self._claim_one(conn, cand, now, lease, claimer)) is not None]
+            return self._claim_chosen(conn, chosen, now,
+                                      now + timedelta(seconds=lease_seconds), claimer)
+
+    def _lock_claims(self, conn: Connection) -> datetime:
+        """Enter the claim section; returns the clock. On PostgreSQL with the database clock,
+        the lock and ``now()`` share one round trip (the lock is held for fewer of them)."""
+        if self.sqlite:
+            return self._clock(conn)
+        if self._clock == self._database_clock:
+            row = conn.execute(select(func.pg_advisory_xact_lock(CLAIM_LOCK_KEY),
+                                      func.now())).one()
+            value = row[1]
+            assert isinstance(value, datetime)
+            return value.astimezone(UTC)
+        conn.execute(select(func.pg_advisory_xact_lock(CLAIM_LOCK_KEY)))
+        return self._clock(conn)
 
     def _candidates(
-        self, conn: Connection, usage: SlotUsage, limits: ClaimLimits, free: int,
-        now: datetime,
+        self, conn: Connection, limits: ClaimLimits, free: int, now: datetime,
+        holders: int = 0,
     ) -> dict[int, Candidate]:
-        """The claimable jobs that could get a slot now, best first (at most ``free``)."""
-        rank = func.row_number().over(
-            partition_by=jobs.c.owner,
-            order_by=(jobs.c.priority.desc(), jobs.c.created_at, jobs.c.id),
-        ).label("rk")
-        ranked = select(jobs.c.id, jobs.c.owner, jobs.c.priority, jobs.c.created_at,
-                        jobs.c.attempt, rank).where(
+        """The claimable jobs that could get a slot now, best first (at most ``free``).
+
+        Only a prefix of the pending rows in claim order (priority, age: the ``ix_jobs_claim``
+        index) is ranked, so the cost follows the free slots, not the backlog. Ranking a
+        prefix is exact for its rows (an owner's rows in a global-order prefix are that
+        owner's first rows), and no row past the prefix can beat a candidate in an owner's
+        first slot; so the answer is final when ``free`` candidates are first slots, or when
+        the prefix holds every pending row. Otherwise the prefix grows. The first prefix
+        allows for the queued rows of the owners already holding slots (``holders``), which
+        are the oldest and so crowd the front.
+        """
+        prefix = max(64, 8 * (free + holders))
+        while True:
+            bounded = prefix <= 1_000_000
+            rows, scanned = self._ranked_prefix(conn, limits, free, now,
+                                                prefix if bounded else None)
+            exhaustive = not bounded or scanned < prefix
+            if exhaustive or (len(rows) >= free and all(row.slot == 1 for row in rows)):
+                break
+            prefix *= 8
+        return {row.id: Candidate(job_id=row.id, owner=row.owner, priority=row.priority,
+                                  created_at=row.created_at, attempt=row.attempt)
+                for row in rows}
+
+    def _ranked_prefix(
+        self, conn: Connection, limits: ClaimLimits, free: int, now: datetime,
+        prefix: int | None,
+    ) -> tuple[list[Any], int]:
+        """Rank the first ``prefix`` claimable rows (all of them when None); returns the best
+        ``free`` of them with their slot, and how many rows were ranked."""
+        head = select(jobs.c.id, jobs.c.owner, jobs.c.priority, jobs.c.created_at,
+                      jobs.c.attempt).where(
             jobs.c.state == JobState.PENDING.value,
             jobs.c.suspended == False,  # noqa: E712 (SQL expression)
             or_(jobs.c.not_before.is_(None), jobs.c.not_before <= now),
-        ).subquery()
+        ).order_by(jobs.c.priority.desc(), jobs.c.created_at, jobs.c.id)
+        head_sq = (head.limit(prefix) if prefix is not None else head).subquery()
+        rank = func.row_number().over(
+            partition_by=head_sq.c.owner,
+            order_by=(head_sq.c.priority.desc(), head_sq.c.created_at, head_sq.c.id),
+        ).label("rk")
+        ranked = select(head_sq, rank, func.count().over().label("scanned")).subquery()
         held = select(jobs.c.owner, func.count().label("n")).where(
             jobs.c.state.in_(_SLOTS)).group_by(jobs.c.owner).subquery()
-        slot = ranked.c.rk + func.coalesce(held.c.n, 0)
+        slot = (ranked.c.rk + func.coalesce(held.c.n, 0)).label("slot")
         limit_expr: Any = (case(limits.overrides, value=ranked.c.owner,
                                 else_=limits.per_user_limit)
                            if limits.overrides else literal(limits.per_user_limit))
         stmt = (select(ranked.c.id, ranked.c.owner, ranked.c.priority,
-                       ranked.c.created_at, ranked.c.attempt)
+                       ranked.c.created_at, ranked.c.attempt, slot, ranked.c.scanned)
                 .select_from(ranked.outerjoin(held, held.c.owner == ranked.c.owner))
                 .where(slot <= limit_expr)
                 .order_by(slot, ranked.c.priority.desc(), ranked.c.created_at, ranked.c.id)
                 .limit(free))
-        return {row.id: Candidate(job_id=row.id, owner=row.owner, priority=row.priority,
-                                  created_at=row.created_at, attempt=row.attempt)
-                for row in conn.execute(stmt)}
+        rows = list(conn.execute(stmt))
+        if rows:
+            return rows, int(rows[0].scanned)
+        if prefix is None:
+            return rows, 0
+        # No candidate at all in the prefix: was it full? (then the rest must be looked at)
+        counted = conn.execute(select(func.count()).select_from(head.limit(prefix).subquery()))
+        return rows, int(counted.scalar_one())
 
-    def _claim_one(
-        self, conn: Connection, cand: Candidate, now: datetime, lease: datetime, claimer: str,
-    ) -> Job | None:
+    def _claim_chosen(
+        self, conn: Connection, chosen: list[Candidate], now: datetime, lease: datetime,
+        claimer: str,
+    ) -> list[Job]:
+        """One conditional update for the whole choice: a row that left ``pending`` or moved
+        to another attempt since it was read is skipped."""
+        if not chosen:
+            return []
         stmt = update(jobs).where(
-            jobs.c.id == cand.job_id, jobs.c.state == JobState.PENDING.value,
-            jobs.c.attempt == cand.attempt,
+            jobs.c.id.in_([c.job_id for c in chosen]),
+            tuple_(jobs.c.id, jobs.c.attempt).in_([(c.job_id, c.attempt) for c in chosen]),
+            jobs.c.state == JobState.PENDING.value,
         ).values(
             state=JobState.CLAIMED.value, attempt=jobs.c.attempt + 1, claimed_at=now,
             lease_expires_at=lease, claimed_by=claimer, progress=0, not_before=None,
             reason=None, message=None, updated_at=now,
         ).returning(*jobs.c)
-        row = conn.execute(stmt).mappings().first()
-        return _to_job(row) if row is not None else None
+        claimed = {job.id: job for job in map(_to_job, conn.execute(stmt).mappings())}
+        return [claimed[c.job_id] for c in chosen if c.job_id in claimed]
 
     # ------------------------------------------------------------ transitions
 
@@ -300,6 +357,31 @@ class Queue:
                     "finished_at": now, "lease_expires_at": None, "reason": None,
                     "message": None}
         return self._transition(job, [JobState.CLAIMED, JobState.RUNNING], values)
+
+    def succeed_many(self, items: Iterable[tuple[Job, dict[str, Any] | None]]) -> set[int]:
+        """``succeed`` for many jobs in one transaction; returns the ids that moved (a job
+        another sweeper already settled, or on another attempt, is left alone)."""
+        by_result: dict[str, list[Job]] = {}
+        results: dict[str, dict[str, Any] | None] = {}
+        for job, result in items:
+            key = repr(sorted(result.items())) if result else ""
+            by_result.setdefault(key, []).append(job)
+            results[key] = result
+        moved: set[int] = set()
+        with self.engine.begin() as conn:
+            now = self._clock(conn)
+            for key, group in by_result.items():
+                stmt = update(jobs).where(
+                    jobs.c.id.in_([j.id for j in group]),
+                    tuple_(jobs.c.id, jobs.c.attempt).in_([(j.id, j.attempt) for j in group]),
+                    jobs.c.state.in_(_SLOTS),
+                ).values(
+                    state=JobState.SUCCEEDED.value, progress=100, result=results[key],
+                    finished_at=now, lease_expires_at=None, reason=None, message=None,
+                    updated_at=now,
+                ).returning(jobs.c.id)
+                moved.update(int(row[0]) for row in conn.execute(stmt))
+        return moved
 
     def fail_attempt(
         self, job: Job, reason: str, message: str, decision: RetryDecision,

@@ -93,3 +93,8 @@ jobs = Table(
           postgresql_where=text("state IN ('pending', 'claimed', 'running')"),
           sqlite_where=text("state IN ('pending', 'claimed', 'running')")),
 )
+
+# Claim pass (revision 0002): the pending rows in claim order (priority, then age), so that a
+# claim ranks only a prefix of the backlog and its cost follows the free slots, not the table.
+Index("ix_jobs_claim", jobs.c.priority.desc(), jobs.c.created_at, jobs.c.id,
+      postgresql_where=text("state = 'pending'"), sqlite_where=text("state = 'pending'"))

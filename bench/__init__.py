@@ -1,0 +1,1 @@
+"""The benchmark suite (issue 8): ``python -m bench``; method and figures in BENCHMARKS.md."""
