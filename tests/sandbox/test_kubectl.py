@@ -287,3 +287,15 @@ def test_edit_of_a_stale_copy_patches_only_what_was_edited(
     result = edit_with_stale_copy(kubectl, tmp_path, {"priority": 8}, {"priority": 1})
     assert result.returncode == 0, result.stderr
     assert kubectl.json("get", "crs", "intro")["spec"]["priority"] == 1
+
+
+def test_explain_reads_the_crd_schema(kubectl: Kubectl) -> None:
+    explained = kubectl.run("explain", "courses.spec.modules").stdout
+    assert "KIND:       Course" in explained and "FIELD: modules <[]Object>" in explained
+    fields = {
+        line.split()[0]: line.split()[1:] for line in explained.splitlines()[1:] if "\t" in line
+    }
+    assert fields["name"] == ["<string>", "-required-"]
+    assert "DNS-1123 label" in explained
+    recursive = kubectl.run("explain", "courses", "--recursive").stdout
+    assert "metadata\t<ObjectMeta>" in recursive and "priority\t<integer>" in recursive
