@@ -228,12 +228,14 @@ class Queue:
 
     def _lock_claims(self, conn: Connection) -> datetime:
         """Enter the claim section; returns the clock. On PostgreSQL with the database clock,
-        the lock and ``now()`` share one round trip (the lock is held for fewer of them)."""
+        the lock and the clock share one round trip (the lock is held for fewer of them);
+        ``clock_timestamp()`` is read after the lock is granted, so a lease starts when the
+        claim really happens, not when it began to wait."""
         if self.sqlite:
             return self._clock(conn)
         if self._clock == self._database_clock:
             row = conn.execute(select(func.pg_advisory_xact_lock(CLAIM_LOCK_KEY),
-                                      func.now())).one()
+                                      func.clock_timestamp())).one()
             value = row[1]
             assert isinstance(value, datetime)
             return value.astimezone(UTC)
