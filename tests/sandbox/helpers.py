@@ -10,6 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from kubernetes.client import ApiClient
+
 REPO = Path(__file__).resolve().parents[2]
 COURSE_CRD = REPO / "controller" / "crds" / "course.yaml"
 GROUP, VERSION, PLURAL = "learning.dev", "v1alpha1", "courses"
@@ -88,3 +90,43 @@ def pod(name: str, *command: str, **spec: Any) -> dict[str, Any]:
         "metadata": {"name": name, **spec.pop("metadata", {})},
         "spec": {"restartPolicy": "Never", "containers": [container], **spec},
     }
+
+
+class Raw:
+    """Plain HTTP to the API server through the official client's connection (so any
+    kubeconfig's credentials work): for content types and streams the typed API hides."""
+
+    def __init__(self, api: ApiClient) -> None:
+        self.api = api
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        content_type: str = "application/json",
+        **query: str,
+    ) -> tuple[int, Any]:
+        status, data = self._call(method, path, body, content_type, query)
+        return status, json.loads(data)
+
+    def watch(self, path: str, **params: str) -> list[dict[str, Any]]:
+        """All events of a watch that the server closes after ``timeoutSeconds`` (1 s)."""
+        query = {"watch": "true", "timeoutSeconds": "1", **params}
+        status, data = self._call("GET", path, None, "application/json", query)
+        assert status == 200, data
+        return [json.loads(line) for line in data.splitlines() if line.strip()]
+
+    def _call(
+        self, method: str, path: str, body: Any, content_type: str, query: dict[str, str]
+    ) -> tuple[int, bytes]:
+        request = self.api.param_serialize(
+            method,
+            path,
+            query_params=list(query.items()),
+            header_params={"Content-Type": content_type, "Accept": "application/json"},
+            body=body,
+            auth_settings=["BearerToken"],
+        )
+        response = self.api.call_api(*request)
+        return int(response.status), bytes(response.read())

@@ -11,6 +11,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
 import yaml
 from kubernetes import client
 
@@ -214,6 +215,7 @@ def test_live_crd_registration(kubectl: Kubectl) -> None:
     kubectl.run("delete", "crd", "widgets.example.dev")
 
 
+@pytest.mark.sandbox_only("runs a pod as a local process (image py is the venv's python)")
 def test_pods_and_logs(kubectl: Kubectl) -> None:
     body = {
         "apiVersion": "v1",

@@ -4,29 +4,36 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
-import requests
 from kubernetes import client, config
 
 from controller.sandbox import Sandbox
 
-from .helpers import COURSE_CRD, eventually, pod
+from .helpers import COURSE_CRD, Raw, eventually, pod
 
 
-def test_discovery(sandbox: Sandbox) -> None:
-    assert requests.get(sandbox.url + "/version", timeout=5).json()["major"] == "1"
-    groups = requests.get(sandbox.url + "/apis", timeout=5).json()["groups"]
+def get(raw: Raw, path: str) -> Any:
+    code, body = raw.request("GET", path)
+    assert code == 200, body
+    return body
+
+
+def test_discovery(raw: Raw) -> None:
+    assert get(raw, "/version")["major"] == "1"
+    groups = get(raw, "/apis")["groups"]
     assert {"learning.dev", "apiextensions.k8s.io", "events.k8s.io"} <= {g["name"] for g in groups}
-    resources = requests.get(sandbox.url + "/apis/learning.dev/v1alpha1", timeout=5).json()
+    resources = get(raw, "/apis/learning.dev/v1alpha1")
     courses = next(r for r in resources["resources"] if r["name"] == "courses")
     assert courses["shortNames"] == ["crs"] and courses["namespaced"] is True
     assert courses["kind"] == "Course" and "watch" in courses["verbs"]
     assert "courses/status" in {r["name"] for r in resources["resources"]}
-    core = requests.get(sandbox.url + "/api/v1", timeout=5).json()["resources"]
+    core = get(raw, "/api/v1")["resources"]
     assert {"namespaces", "pods", "pods/status", "pods/log", "events"} <= {r["name"] for r in core}
 
 
+@pytest.mark.sandbox_only("starts and stops a Sandbox of its own")
 def test_stop_kills_pod_processes(tmp_path: Path) -> None:
     box = Sandbox(tmp_path, crd_paths=[COURSE_CRD])
     box.start()

@@ -13,6 +13,8 @@ from controller.sandbox import memory
 
 from .helpers import eventually, pod
 
+pytestmark = pytest.mark.sandbox_only("runs pods as local processes (the pod runner)")
+
 
 def read(core: client.CoreV1Api, ns: str, name: str) -> Any:
     return core.read_namespaced_pod(name, ns)
@@ -139,9 +141,14 @@ def test_graceful_delete_sends_sigterm(core: client.CoreV1Api, ns: str, tmp_path
 
 
 def test_grace_period_escalates_to_sigkill(core: client.CoreV1Api, ns: str) -> None:
-    code = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)"
+    code = (
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN);"
+        " print('ready', flush=True); time.sleep(60)"
+    )
     core.create_namespaced_pod(ns, pod("stubborn", *python(code)))
     wait_phase(core, ns, "stubborn", "Running")
+    # SIGTERM before the handler is installed would end the process at once.
+    eventually(lambda: "ready" in core.read_namespaced_pod_log("stubborn", ns), what="ready")
     core.delete_namespaced_pod("stubborn", ns, grace_period_seconds=1)
     assert exists(core, ns, "stubborn")
     eventually(lambda: not exists(core, ns, "stubborn"), what="pod killed after grace")

@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from typing import Any
 
-import requests
+import pytest
 from kubernetes import client, watch
 
 from controller.sandbox import Sandbox
 
-from .helpers import GROUP, PLURAL, VERSION, course
+from .helpers import GROUP, PLURAL, VERSION, Raw, course
 
 
-def watch_events(sandbox: Sandbox, ns: str, **params: str) -> list[dict[str, Any]]:
+def watch_events(raw: Raw, ns: str, **params: str) -> list[dict[str, Any]]:
     """All events of a watch that the server closes after ``timeoutSeconds``."""
-    url = f"{sandbox.url}/apis/{GROUP}/{VERSION}/namespaces/{ns}/{PLURAL}"
-    query = {"watch": "true", "timeoutSeconds": "1", **params}
-    with requests.get(url, params=query, stream=True, timeout=10) as response:
-        assert response.status_code == 200
-        return [json.loads(line) for line in response.iter_lines() if line]
+    return raw.watch(f"/apis/{GROUP}/{VERSION}/namespaces/{ns}/{PLURAL}", **params)
 
 
 def summary(events: list[dict[str, Any]]) -> list[tuple[str, str]]:
@@ -38,7 +33,7 @@ def create(custom: client.CustomObjectsApi, ns: str, name: str, **labels: str) -
 
 
 def test_replays_changes_after_resource_version(
-    sandbox: Sandbox, custom: client.CustomObjectsApi, ns: str
+    raw: Raw, custom: client.CustomObjectsApi, ns: str
 ) -> None:
     first = create(custom, ns, "a")
     create(custom, ns, "b")
@@ -46,22 +41,23 @@ def test_replays_changes_after_resource_version(
         GROUP, VERSION, ns, PLURAL, "a", {"spec": {"priority": 1}}
     )
     custom.delete_namespaced_custom_object(GROUP, VERSION, ns, PLURAL, "b")
-    events = watch_events(sandbox, ns, resourceVersion=first["metadata"]["resourceVersion"])
+    events = watch_events(raw, ns, resourceVersion=first["metadata"]["resourceVersion"])
     assert summary(events) == [("ADDED", "b"), ("MODIFIED", "a"), ("DELETED", "b")]
     versions = [int(e["object"]["metadata"]["resourceVersion"]) for e in events]
     assert versions == sorted(versions)
 
 
 def test_without_resource_version_starts_with_current_objects(
-    sandbox: Sandbox, custom: client.CustomObjectsApi, ns: str
+    raw: Raw, custom: client.CustomObjectsApi, ns: str
 ) -> None:
     create(custom, ns, "a")
-    assert summary(watch_events(sandbox, ns)) == [("ADDED", "a")]
-    assert summary(watch_events(sandbox, ns, resourceVersion="0")) == [("ADDED", "a")]
+    assert summary(watch_events(raw, ns)) == [("ADDED", "a")]
+    assert summary(watch_events(raw, ns, resourceVersion="0")) == [("ADDED", "a")]
 
 
+@pytest.mark.sandbox_only("shrinks the store's history to force compaction")
 def test_too_old_resource_version_is_410(
-    sandbox: Sandbox, custom: client.CustomObjectsApi, ns: str
+    sandbox: Sandbox, raw: Raw, custom: client.CustomObjectsApi, ns: str
 ) -> None:
     first = create(custom, ns, "a")
     limit = sandbox.store.history_limit
@@ -71,14 +67,14 @@ def test_too_old_resource_version_is_410(
         create(custom, ns, "c")
     finally:
         sandbox.store.history_limit = limit
-    events = watch_events(sandbox, ns, resourceVersion=first["metadata"]["resourceVersion"])
+    events = watch_events(raw, ns, resourceVersion=first["metadata"]["resourceVersion"])
     assert [e["type"] for e in events] == ["ERROR"]
     assert events[0]["object"]["code"] == 410
     assert events[0]["object"]["reason"] == "Expired"
 
 
 def test_object_leaving_the_selector_is_deleted_for_the_watcher(
-    sandbox: Sandbox, custom: client.CustomObjectsApi, ns: str
+    raw: Raw, custom: client.CustomObjectsApi, ns: str
 ) -> None:
     first = create(custom, ns, "a", tier="gold")
     patch = {"metadata": {"labels": {"tier": "silver"}}}
@@ -86,7 +82,7 @@ def test_object_leaving_the_selector_is_deleted_for_the_watcher(
     patch = {"metadata": {"labels": {"tier": "gold"}}}
     custom.patch_namespaced_custom_object(GROUP, VERSION, ns, PLURAL, "a", patch)
     events = watch_events(
-        sandbox,
+        raw,
         ns,
         resourceVersion=first["metadata"]["resourceVersion"],
         labelSelector="tier=gold",
@@ -94,9 +90,7 @@ def test_object_leaving_the_selector_is_deleted_for_the_watcher(
     assert summary(events) == [("DELETED", "a"), ("ADDED", "a")]
 
 
-def test_live_events_and_bookmarks(
-    sandbox: Sandbox, custom: client.CustomObjectsApi, ns: str
-) -> None:
+def test_live_events_and_bookmarks(raw: Raw, custom: client.CustomObjectsApi, ns: str) -> None:
     rv = custom.list_namespaced_custom_object(GROUP, VERSION, ns, PLURAL)["metadata"][
         "resourceVersion"
     ]
@@ -104,7 +98,7 @@ def test_live_events_and_bookmarks(
     timer.start()
     started = time.monotonic()
     events = watch_events(
-        sandbox, ns, resourceVersion=rv, allowWatchBookmarks="true", timeoutSeconds="2"
+        raw, ns, resourceVersion=rv, allowWatchBookmarks="true", timeoutSeconds="2"
     )
     timer.join()
     assert time.monotonic() - started < 5
@@ -120,10 +114,8 @@ def test_official_client_watch(custom: client.CustomObjectsApi, ns: str) -> None
     assert seen == [("ADDED", "a")]
 
 
-def test_field_selector_on_watch(
-    sandbox: Sandbox, custom: client.CustomObjectsApi, ns: str
-) -> None:
+def test_field_selector_on_watch(raw: Raw, custom: client.CustomObjectsApi, ns: str) -> None:
     create(custom, ns, "a")
     create(custom, ns, "b")
-    events = watch_events(sandbox, ns, fieldSelector="metadata.name=b")
+    events = watch_events(raw, ns, fieldSelector="metadata.name=b")
     assert summary(events) == [("ADDED", "b")]
