@@ -170,7 +170,8 @@ def test_get_watch_streams_tables(kubectl: Kubectl, custom: client.CustomObjects
         )
         assert watcher.stdout is not None
         deadline, seen = time.monotonic() + 15, ""
-        while "late" not in seen and time.monotonic() < deadline:
+        # Until the whole row is in: kubectl's output can arrive in pieces.
+        while "user-42" not in seen and time.monotonic() < deadline:
             ready, _, _ = select.select([watcher.stdout], [], [], 0.5)
             if ready:
                 seen += os.read(watcher.stdout.fileno(), 65536).decode()
