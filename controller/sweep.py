@@ -100,6 +100,7 @@ class Sweeper:
         # Only an accelerator: after a restart the lease decides, as it always may.
         self._missing_last_pass: set[PodKey] = set()
         self._missing_now: set[PodKey] = set()
+        self._renewals: list[tuple[Job, int | None]] = []  # collected, written once per pass
         self._wake: asyncio.Event | None = None
         metrics.GLOBAL_LIMIT.set(settings.global_limit)
 
@@ -137,12 +138,14 @@ class Sweeper:
     def run_once(self) -> SweepResult:
         result = SweepResult()
         self._missing_now = set()
+        self._renewals = []
         snap = self._read()
         self._enqueue_missing(snap, result)
         cancelled_ids = self._cancel_orphans(snap, result)
         for job in snap.live_jobs:
             if job.state in (JobState.CLAIMED, JobState.RUNNING) and job.id not in cancelled_ids:
                 self._settle(job, snap, result)
+        self.queue.renew_many(self._renewals, self.settings.lease_seconds)
         self._missing_last_pass = self._missing_now
         self._claim(snap, result)
         self._project(snap, result)
@@ -274,7 +277,7 @@ class Sweeper:
         elif verdict.fate is Fate.ADOPT:
             self.queue.mark_running(job, lease, verdict.progress)
         elif verdict.fate in (Fate.ALIVE, Fate.TERMINATING):
-            self.queue.renew(job, lease, verdict.progress)
+            self._renewals.append((job, verdict.progress))
         elif verdict.fate is Fate.SUCCEEDED:
             if self.queue.succeed(job, verdict.result):
                 result.succeeded += 1

@@ -588,6 +588,24 @@ def test_renew_keeps_progress_below_100_until_success(queue: Queue) -> None:
     assert row.progress == 99
 
 
+def test_renew_many_extends_live_leases_in_one_go_and_ignores_stale_ones(
+    clocked_queue: Queue, clock: FakeClock,
+) -> None:
+    clocked_queue.sync_course(make_course(modules=3), DEFAULTS)
+    first, second, third = claim(clocked_queue, lease=60)
+    clocked_queue.fail_attempt(third, "Error", "boom", decide_retry(1, 3, 0, 0))
+    clock.advance(30)
+
+    extended = clocked_queue.renew_many([(first, 40), (second, None), (third, 70)], 600)
+
+    rows = {job.id: clocked_queue.get(job.id) for job in (first, second, third)}
+    assert extended == 2, "the third job's attempt already ended: its renewal is stale"
+    assert rows[first.id].lease_expires_at == clock.now + timedelta(seconds=600)  # type: ignore[union-attr]
+    assert (rows[first.id].progress, rows[second.id].progress) == (40, 0)  # type: ignore[union-attr]
+    assert rows[third.id].state is JobState.PENDING and rows[third.id].progress == 0  # type: ignore[union-attr]
+    assert clocked_queue.renew_many([], 600) == 0
+
+
 def test_the_queue_reads_time_from_its_clock(clocked_queue: Queue, clock: FakeClock) -> None:
     assert clocked_queue.now() == clock.now
 
