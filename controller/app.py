@@ -13,6 +13,7 @@ from typing import Any
 import kopf
 from kubernetes.config.config_exception import ConfigException
 from sqlalchemy.exc import OperationalError
+from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from controller import handlers, logs
 from controller.config import Settings
@@ -56,11 +57,19 @@ class App:
         return {"lastSweepAgeSeconds": age}
 
 
+@retry(retry=retry_if_exception_type(OperationalError), stop=stop_after_attempt(4),
+       wait=wait_exponential(multiplier=0.5, max=4), reraise=True)
+def _check_schema_patiently(queue: Queue) -> None:
+    """A connection dropped while starting (a database restarting, a failover) is retried
+    for a few seconds before start-up gives up with a one-line error."""
+    check_schema(queue.engine)
+
+
 def build_app(settings: Settings, kubeconfig: str | None = None) -> App:
     """Open the database (refusing an old schema) and the API client."""
     queue = Queue.from_url(settings.database_url, settings.statement_timeout_ms)
     try:
-        check_schema(queue.engine)
+        _check_schema_patiently(queue)
     except OperationalError as exc:
         queue.close()
         where = queue.engine.url.render_as_string(hide_password=True)

@@ -308,6 +308,9 @@ def test_12_database_connections_dropped_mid_run(
     dropped = 0
     try:
         courses.create(CourseBuilder(name="c12", sources=videos).obj())
+        # Mid-run, as the case says: a connection lost at start-up stops the process (its
+        # pod would be restarted), which is a different fault.
+        wait_for(lambda: courses.status("c12").get("running"), 30, "modules to run")
         deadline = time.monotonic() + 6
         while time.monotonic() < deadline:
             with killer.engine.begin() as conn:
