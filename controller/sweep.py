@@ -472,7 +472,7 @@ class Sweeper:
         metrics.STATUS_PATCHES.inc()
 
     def _gauges(self, usage: SlotUsage) -> None:
-        counts = Counter(job.state for job in self.queue.live_jobs())
+        counts = self.queue.live_counts()
         for state in LIVE_STATES:
             metrics.JOBS.labels(state=state.value).set(counts.get(state, 0))
         metrics.SLOTS_IN_USE.set(usage.total)

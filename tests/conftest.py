@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from controller.samples import make_not_a_video, make_sample_video
+from tests import pg
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -34,3 +36,9 @@ def videos(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 def not_a_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A text file named like a video: the worker must refuse it with a clear reason."""
     return make_not_a_video(tmp_path_factory.mktemp("bad") / "notes.mp4")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[pg.PostgresServer]:
+    """The test PostgreSQL server (skipped when unreachable, a failure under CI=true)."""
+    yield from pg.postgres_server()

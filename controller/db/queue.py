@@ -462,6 +462,13 @@ class Queue:
                 waits[str(owner)] = (now - since_at).total_seconds()
             return waits
 
+    def live_counts(self) -> dict[JobState, int]:
+        """Live rows per state, counted in the database (the gauges need no rows)."""
+        with self.engine.begin() as conn:
+            rows = conn.execute(select(jobs.c.state, func.count()).where(
+                jobs.c.state.in_(_LIVE)).group_by(jobs.c.state))
+            return {JobState(str(row[0])): int(row[1]) for row in rows}
+
     def slot_jobs(self) -> list[Job]:
         """Every slot-holding job (the sweep compares them with their pods)."""
         return self._select(jobs.c.state.in_(_SLOTS))

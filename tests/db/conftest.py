@@ -8,73 +8,19 @@ where a missing database must fail the run rather than silently shrink it.
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Callable, Iterator
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Engine, text
 
 from controller.db import Queue
 from controller.db.engine import make_engine
 from controller.db.migrate import upgrade
+from tests.pg import PostgresServer
 
 from .builders import FakeClock
 
-DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-
-
-class PostgresServer:
-    """Creates throw-away databases on the server named by COURSE_TEST_POSTGRES_URL."""
-
-    def __init__(self, url: URL) -> None:
-        self.url = url
-        self.created: list[str] = []
-        self._admin = create_engine(url.set(database="postgres"),
-                                    isolation_level="AUTOCOMMIT",
-                                    connect_args={"connect_timeout": 5})
-
-    def ping(self) -> None:
-        with self._admin.connect() as conn:
-            conn.execute(text("SELECT 1"))
-
-    def create_database(self) -> str:
-        """A fresh, migrated database; returns its URL."""
-        name = f"course_test_{secrets.token_hex(6)}"
-        with self._admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        self.created.append(name)
-        url = self.url.set(database=name).render_as_string(hide_password=False)
-        engine = make_engine(url)
-        try:
-            upgrade(engine)
-        finally:
-            engine.dispose()
-        return url
-
-    def drop_all(self) -> None:
-        with self._admin.connect() as conn:
-            for name in self.created:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        self._admin.dispose()
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    raw = os.environ.get("COURSE_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
-    server = PostgresServer(make_url(raw))
-    try:
-        server.ping()
-    except OperationalError as exc:
-        message = f"PostgreSQL at {server.url!r} is unreachable: {exc.orig or exc}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{message} (CI=true: the postgres tests must run)", pytrace=False)
-        pytest.skip(f"{message}; set COURSE_TEST_POSTGRES_URL to run the postgres tests")
-    yield server
-    server.drop_all()
 
 
 @pytest.fixture(scope="session")

@@ -606,6 +606,17 @@ def test_renew_many_extends_live_leases_in_one_go_and_ignores_stale_ones(
     assert clocked_queue.renew_many([], 600) == 0
 
 
+def test_live_counts_count_live_rows_by_state(queue: Queue) -> None:
+    queue.sync_course(make_course(modules=5), DEFAULTS)
+    first, second, third = claim(queue, limits(per_user=3))
+    queue.mark_running(first, LEASE)
+    queue.succeed(second, None)
+
+    assert queue.live_counts() == {JobState.PENDING: 2, JobState.CLAIMED: 1,
+                                   JobState.RUNNING: 1}
+    assert third.state is JobState.CLAIMED
+
+
 def test_the_queue_reads_time_from_its_clock(clocked_queue: Queue, clock: FakeClock) -> None:
     assert clocked_queue.now() == clock.now
 
