@@ -8,17 +8,20 @@ controller replicas' clocks may disagree.
 
 from __future__ import annotations
 
-import zlib
-from collections.abc import Callable, Collection, Iterable, Sequence
+import json
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Engine,
     RowMapping,
     and_,
+    bindparam,
     case,
     func,
     literal,
@@ -31,17 +34,17 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from controller.db.engine import make_engine
-from controller.db.schema import jobs
+from controller.db.schema import UTCDateTime, jobs
 from controller.decisions import Candidate, RetryDecision, RetryKind, plan_claims
 from controller.model import LIVE_STATES, SLOT_STATES, Course, Job, JobState, SlotUsage
 from controller.pods import pod_name
 
-# One advisory lock key for "the claim section" on PostgreSQL.
-CLAIM_LOCK_KEY = zlib.crc32(b"course-controller/claim")
 _LIVE = [s.value for s in LIVE_STATES]
 _SLOTS = [s.value for s in SLOT_STATES]
 
 Clock = Callable[[Connection], datetime]
+# The time a write records: a value read from the clock, or an SQL expression of it.
+Now = datetime | ColumnElement[datetime]
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,8 @@ class Queue:
         self.engine = engine
         self.sqlite = engine.dialect.name == "sqlite"
         self._clock = clock or self._database_clock
+        # Single-statement calls (the claim) need no transaction of their own.
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @classmethod
     def from_url(cls, url: str, statement_timeout_ms: int = 10_000) -> Queue:
@@ -102,6 +107,23 @@ class Queue:
         """The database's idea of now (or the injected clock's)."""
         with self.engine.connect() as conn:
             return self._clock(conn)
+
+    @contextmanager
+    def _one_statement(self) -> Iterator[tuple[Connection, Now]]:
+        """A connection and the time for a write that is a single statement.
+
+        On PostgreSQL the statement runs in autocommit (it is its own transaction: no BEGIN
+        and COMMIT round trips) and, on the database clock, the time is an SQL expression the
+        statement evaluates itself (no round trip to read the clock). On SQLite it is an
+        immediate transaction that reads the clock first.
+        """
+        if self.sqlite:
+            with self.engine.begin() as conn:
+                yield conn, self._clock(conn)
+            return
+        with self._autocommit.connect() as conn:
+            yield conn, (_STATEMENT_TIME if self._clock == self._database_clock
+                         else self._clock(conn))
 
     # ------------------------------------------------------------ enqueue
 
@@ -199,19 +221,36 @@ class Queue:
         return SlotUsage(per_owner={str(row[0]): int(row[1]) for row in rows})
 
     def claim(
-        self, limits: ClaimLimits, lease_seconds: float, claimer: str,
-        pause: Callable[[], None] | None = None, *, max_batch: int | None = None,
+        self, limits: ClaimLimits, lease_seconds: float, claimer: str, *,
+        max_batch: int | None = None,
     ) -> list[Job]:
         """Claim as many pending jobs as both limits allow (at most ``max_batch``), atomically.
 
         The slot count, the choice and the update happen under one serialization point (an
         advisory transaction lock on PostgreSQL, BEGIN IMMEDIATE on SQLite); row locks alone
-        would let two claimers both read "2 running" and both take a third. ``pause`` is a
-        test hook called between reading and writing, to widen the race window. The claimed
-        jobs come back in claim order (fairness order).
+        would let two claimers both read "2 running" and both take a third. On PostgreSQL
+        the whole claim is one call of the ``course_claim`` function (migration 0003) in
+        autocommit: one round trip, the lock held for no longer than the claim itself. The
+        claimed jobs come back in claim order (fairness order).
         """
+        if self.sqlite:
+            return self._claim_in_transaction(limits, lease_seconds, claimer, max_batch)
+        with self._autocommit.connect() as conn:
+            at = None if self._clock == self._database_clock else self._clock(conn)
+            rows = conn.execute(_CLAIM_CALL, {
+                "global_limit": limits.global_limit, "per_user_limit": limits.per_user_limit,
+                "overrides": json.dumps(limits.overrides), "max_batch": max_batch,
+                "lease_seconds": lease_seconds, "claimer": claimer, "claim_at": at,
+            })
+            return [_to_job(row) for row in rows.mappings()]
+
+    def _claim_in_transaction(
+        self, limits: ClaimLimits, lease_seconds: float, claimer: str, max_batch: int | None,
+    ) -> list[Job]:
+        """The claim on SQLite: the same choice as ``course_claim``, made in Python inside
+        one immediate transaction (the database file's write lock is the serialization)."""
         with self.engine.begin() as conn:
-            now = self._lock_claims(conn)
+            now = self._clock(conn)
             usage = self._slot_usage(conn)
             free = limits.global_limit - usage.total
             if max_batch is not None:
@@ -221,26 +260,8 @@ class Queue:
             candidates = self._candidates(conn, limits, free, now, len(usage.per_owner))
             chosen = plan_claims(candidates.values(), usage, limits.global_limit,
                                  limits.limit_for)[:free]
-            if pause is not None:
-                pause()
             return self._claim_chosen(conn, chosen, now,
                                       now + timedelta(seconds=lease_seconds), claimer)
-
-    def _lock_claims(self, conn: Connection) -> datetime:
-        """Enter the claim section; returns the clock. On PostgreSQL with the database clock,
-        the lock and the clock share one round trip (the lock is held for fewer of them);
-        ``clock_timestamp()`` is read after the lock is granted, so a lease starts when the
-        claim really happens, not when it began to wait."""
-        if self.sqlite:
-            return self._clock(conn)
-        if self._clock == self._database_clock:
-            row = conn.execute(select(func.pg_advisory_xact_lock(CLAIM_LOCK_KEY),
-                                      func.clock_timestamp())).one()
-            value = row[1]
-            assert isinstance(value, datetime)
-            return value.astimezone(UTC)
-        conn.execute(select(func.pg_advisory_xact_lock(CLAIM_LOCK_KEY)))
-        return self._clock(conn)
 
     def _candidates(
         self, conn: Connection, limits: ClaimLimits, free: int, now: datetime,
@@ -333,7 +354,7 @@ class Queue:
 
     def mark_running(self, job: Job, lease_seconds: float, progress: int | None = None) -> bool:
         """claimed -> running, once its pod exists."""
-        def values(now: datetime) -> dict[str, Any]:
+        def values(now: Now) -> dict[str, Any]:
             return {"state": JobState.RUNNING.value, "started_at": now,
                     "lease_expires_at": now + timedelta(seconds=lease_seconds),
                     **({"progress": progress} if progress is not None else {})}
@@ -341,7 +362,7 @@ class Queue:
 
     def renew(self, job: Job, lease_seconds: float, progress: int | None = None) -> bool:
         """Extend the lease of a job whose pod was seen alive; copy its progress."""
-        def values(now: datetime) -> dict[str, Any]:
+        def values(now: Now) -> dict[str, Any]:
             extra = {"progress": max(0, min(99, progress))} if progress is not None else {}
             return {"lease_expires_at": now + timedelta(seconds=lease_seconds), **extra}
         return self._transition(job, [job.state], values)
@@ -374,20 +395,21 @@ class Queue:
     def condemn(self, job: Job, reason: str, message: str) -> bool:
         """Record why a slot-holding attempt is being ended; the job keeps its slot until
         its pod is gone (the reason is then the attempt's failure reason)."""
-        def values(_now: datetime) -> dict[str, Any]:
+        def values(_now: Now) -> dict[str, Any]:
             return {"reason": reason[:64], "message": message[:2000]}
         return self._transition(job, [JobState.CLAIMED, JobState.RUNNING], values)
 
     def succeed(self, job: Job, result: dict[str, Any] | None) -> bool:
-        def values(now: datetime) -> dict[str, Any]:
+        def values(now: Now) -> dict[str, Any]:
             return {"state": JobState.SUCCEEDED.value, "progress": 100, "result": result,
                     "finished_at": now, "lease_expires_at": None, "reason": None,
                     "message": None}
         return self._transition(job, [JobState.CLAIMED, JobState.RUNNING], values)
 
     def succeed_many(self, items: Iterable[tuple[Job, dict[str, Any] | None]]) -> set[int]:
-        """``succeed`` for many jobs in one transaction; returns the ids that moved (a job
-        another sweeper already settled, or on another attempt, is left alone)."""
+        """``succeed`` for many jobs, one statement per distinct result; returns the ids that
+        moved (a job another sweeper already settled, or on another attempt, is left
+        alone)."""
         by_result: dict[str, list[Job]] = {}
         results: dict[str, dict[str, Any] | None] = {}
         for job, result in items:
@@ -395,8 +417,7 @@ class Queue:
             by_result.setdefault(key, []).append(job)
             results[key] = result
         moved: set[int] = set()
-        with self.engine.begin() as conn:
-            now = self._clock(conn)
+        with self._one_statement() as (conn, now):
             for key, group in by_result.items():
                 stmt = update(jobs).where(
                     jobs.c.id.in_([j.id for j in group]),
@@ -420,7 +441,7 @@ class Queue:
         retry = decision.kind is RetryKind.RETRY
         new_state = JobState.PENDING if retry else JobState.FAILED
 
-        def values(now: datetime) -> dict[str, Any]:
+        def values(now: Now) -> dict[str, Any]:
             common = {"state": new_state.value, "reason": reason[:64],
                       "message": message[:2000], "lease_expires_at": None}
             if retry:
@@ -432,10 +453,9 @@ class Queue:
 
     def _transition(
         self, job: Job, seen: Collection[JobState],
-        values: Callable[[datetime], dict[str, Any]],
+        values: Callable[[Now], dict[str, Any]],
     ) -> bool:
-        with self.engine.begin() as conn:
-            now = self._clock(conn)
+        with self._one_statement() as (conn, now):
             result = conn.execute(update(jobs).where(
                 jobs.c.id == job.id, jobs.c.state.in_([s.value for s in seen]),
                 jobs.c.attempt == job.attempt,
@@ -499,6 +519,18 @@ class Queue:
         with self.engine.begin() as conn:
             rows = conn.execute(select(jobs).where(and_(*where)).order_by(jobs.c.id))
             return [_to_job(row) for row in rows.mappings()]
+
+
+# The time of a one-statement write on PostgreSQL, by the database clock (naive UTC, as stored).
+_STATEMENT_TIME: ColumnElement[datetime] = func.timezone(
+    "UTC", func.statement_timestamp(), type_=UTCDateTime())
+
+# The claim on PostgreSQL (see migration 0003): every column of the claimed rows, in order.
+_CLAIM_CALL = text(
+    f"SELECT {', '.join(jobs.c.keys())} FROM course_claim(:global_limit, :per_user_limit, "
+    "CAST(:overrides AS jsonb), CAST(:max_batch AS integer), :lease_seconds, :claimer, "
+    "CAST(:claim_at AS timestamp))"
+).bindparams(bindparam("claim_at", type_=UTCDateTime())).columns(*jobs.c)
 
 
 def _to_job(row: RowMapping) -> Job:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -14,6 +14,7 @@ from sqlalchemy import (
     Dialect,
     Index,
     Integer,
+    Interval,
     MetaData,
     String,
     Table,
@@ -40,6 +41,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is not None:
             value = value.astimezone(UTC).replace(tzinfo=None)
         return value
+
+    def coerce_compared_value(self, op: Any, value: Any) -> Any:
+        """``time + timedelta`` in SQL binds the timedelta as an interval, not a timestamp."""
+        if isinstance(value, timedelta):
+            return Interval()
+        return self
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:

@@ -1,10 +1,12 @@
 """Many claimers at once never exceed the limits (DESIGN invariant 2), on real PostgreSQL.
 
 Eight processes, each with its own engine, claim, start and finish the jobs of 20 owners
-while a random pause sits between the claim's read and its write. The check is independent
-of the queue's code: a trigger installed by the test counts the slot-holding rows after every
-update to ``claimed``/``running`` (once at the statement, once more at commit) and records
-any excess in a ``violations`` table.
+while a trigger installed by the test sleeps a random few milliseconds on every row a claim
+moves to ``claimed``, between the claim's read of the slot counts and its commit: without
+the claim's serialization, overlapping claims would each count the same free slots. The
+check is independent of the queue's code: another trigger counts the slot-holding rows after
+every update to ``claimed``/``running`` (once at the statement, once more at commit) and
+records any excess in a ``violations`` table.
 """
 
 from __future__ import annotations
@@ -56,6 +58,18 @@ CREATE CONSTRAINT TRIGGER limits_at_commit AFTER UPDATE ON jobs
     WHEN (NEW.state IN ('claimed', 'running')) EXECUTE FUNCTION check_limits('true');
 """
 
+# Widens the race window: the claim holds its rows (and, unless serialized, its stale view of
+# the slot counts) a little longer before it commits.
+SLOW_CLAIMS = """
+CREATE FUNCTION slow_claim() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_sleep(random() * 0.004);
+    RETURN NEW;
+END $$;
+CREATE TRIGGER slow_claims BEFORE UPDATE ON jobs FOR EACH ROW
+    WHEN (NEW.state = 'claimed') EXECUTE FUNCTION slow_claim();
+"""
+
 
 def work(url: str, seed: int, give_up_after: float) -> int:
     """One controller replica: claim, start and finish until no job is left; returns
@@ -66,8 +80,7 @@ def work(url: str, seed: int, give_up_after: float) -> int:
     finished, stop = 0, time.monotonic() + give_up_after
     try:
         while time.monotonic() < stop:
-            claimed = queue.claim(limits, 60, f"replica-{seed}",
-                                  pause=lambda: time.sleep(rng.uniform(0, 0.01)))
+            claimed = queue.claim(limits, 60, f"replica-{seed}")
             for job in claimed:
                 time.sleep(rng.uniform(0, 0.003))
                 queue.mark_running(job, 60)
@@ -107,6 +120,7 @@ def test_concurrent_claimers_never_exceed_the_limits_and_finish_every_job_once(
     engine = make_engine(url)
     with engine.begin() as conn:
         conn.exec_driver_sql(CHECK_LIMITS)
+        conn.exec_driver_sql(SLOW_CLAIMS)
     queue = Queue(engine)
     for owner in range(OWNERS):
         queue.sync_course(make_course(owner=f"user-{owner}", modules=modules), DEFAULTS)
