@@ -28,7 +28,6 @@ from sqlalchemy import (
     or_,
     select,
     text,
-    tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -118,12 +117,23 @@ class Queue:
         immediate transaction that reads the clock first.
         """
         if self.sqlite:
-            with self.engine.begin() as conn:
-                yield conn, self._clock(conn)
+            with self._transaction() as opened:
+                yield opened
             return
         with self._autocommit.connect() as conn:
-            yield conn, (_STATEMENT_TIME if self._clock == self._database_clock
-                         else self._clock(conn))
+            yield conn, self._statement_time(conn)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[tuple[Connection, Now]]:
+        """A transaction and the time its writes record (as in ``_one_statement``; on
+        PostgreSQL each statement's own start, a few microseconds apart)."""
+        with self.engine.begin() as conn:
+            yield conn, self._statement_time(conn)
+
+    def _statement_time(self, conn: Connection) -> Now:
+        if self.sqlite or self._clock != self._database_clock:
+            return self._clock(conn)
+        return _STATEMENT_TIME
 
     # ------------------------------------------------------------ enqueue
 
@@ -339,8 +349,7 @@ class Queue:
         if not chosen:
             return []
         stmt = update(jobs).where(
-            jobs.c.id.in_([c.job_id for c in chosen]),
-            tuple_(jobs.c.id, jobs.c.attempt).in_([(c.job_id, c.attempt) for c in chosen]),
+            _on_attempts((c.job_id, c.attempt) for c in chosen),
             jobs.c.state == JobState.PENDING.value,
         ).values(
             state=JobState.CLAIMED.value, attempt=jobs.c.attempt + 1, claimed_at=now,
@@ -374,13 +383,12 @@ class Queue:
         must not grow by a transaction per running module. Returns the leases extended."""
         if not renewals:
             return 0
-        with self.engine.begin() as conn:
-            now = self._clock(conn)
+        with self._transaction() as (conn, now):
             lease, extended = now + timedelta(seconds=lease_seconds), 0
             keys = [(job.id, job.attempt) for job, _ in renewals]
             for start in range(0, len(keys), 500):
                 extended += conn.execute(update(jobs).where(
-                    tuple_(jobs.c.id, jobs.c.attempt).in_(keys[start:start + 500]),
+                    _on_attempts(keys[start:start + 500]),
                     jobs.c.state.in_(_SLOTS),
                 ).values(lease_expires_at=lease, updated_at=now)).rowcount
             for job, progress in renewals:
@@ -420,8 +428,7 @@ class Queue:
         with self._one_statement() as (conn, now):
             for key, group in by_result.items():
                 stmt = update(jobs).where(
-                    jobs.c.id.in_([j.id for j in group]),
-                    tuple_(jobs.c.id, jobs.c.attempt).in_([(j.id, j.attempt) for j in group]),
+                    _on_attempts((j.id, j.attempt) for j in group),
                     jobs.c.state.in_(_SLOTS),
                 ).values(
                     state=JobState.SUCCEEDED.value, progress=100, result=results[key],
@@ -467,19 +474,19 @@ class Queue:
     def oldest_claimable_waits(self) -> dict[str, float]:
         """Per owner, seconds its oldest claimable job (pending, not suspended, not in backoff)
         has waited by the database clock: from enqueue, or from the end of its backoff."""
-        with self.engine.begin() as conn:
-            now = self._clock(conn)
+        with self._one_statement() as (conn, now):
             since = func.min(func.coalesce(jobs.c.not_before, jobs.c.created_at),
                              type_=jobs.c.created_at.type)
-            rows = conn.execute(select(jobs.c.owner, since).where(
+            at = now if isinstance(now, ColumnElement) else literal(now, UTCDateTime())
+            rows = conn.execute(select(jobs.c.owner, since, at).where(
                 jobs.c.state == JobState.PENDING.value,
                 jobs.c.suspended == False,  # noqa: E712 (SQL expression)
                 or_(jobs.c.not_before.is_(None), jobs.c.not_before <= now),
             ).group_by(jobs.c.owner))
             waits: dict[str, float] = {}
-            for owner, since_at in rows:
-                assert isinstance(since_at, datetime)
-                waits[str(owner)] = (now - since_at).total_seconds()
+            for owner, since_at, now_at in rows:
+                assert isinstance(since_at, datetime) and isinstance(now_at, datetime)
+                waits[str(owner)] = (now_at - since_at).total_seconds()
             return waits
 
     def live_counts(self) -> dict[JobState, int]:
@@ -531,6 +538,17 @@ _CLAIM_CALL = text(
     "CAST(:overrides AS jsonb), CAST(:max_batch AS integer), :lease_seconds, :claimer, "
     "CAST(:claim_at AS timestamp))"
 ).bindparams(bindparam("claim_at", type_=UTCDateTime())).columns(*jobs.c)
+
+
+def _on_attempts(keys: Iterable[tuple[int, int]]) -> ColumnElement[bool]:
+    """The rows with these (id, attempt) pairs: one ``attempt = a AND id IN (...)`` per
+    distinct attempt (a batch is mostly on one attempt). A list of row comparisons would
+    cost PostgreSQL a filter of every pair on every row, and SQLAlchemy a bound pair each."""
+    by_attempt: dict[int, list[int]] = {}
+    for job_id, attempt in keys:
+        by_attempt.setdefault(attempt, []).append(job_id)
+    return or_(*(and_(jobs.c.attempt == attempt, jobs.c.id.in_(ids))
+                 for attempt, ids in sorted(by_attempt.items())))
 
 
 def _to_job(row: RowMapping) -> Job:
