@@ -253,6 +253,39 @@ def test_fairness_counts_slots_already_held(queue: Queue) -> None:
     assert owners(claimed) == {"light": 2}
 
 
+def test_fairness_holds_when_one_owner_fills_the_front_of_the_queue(queue: Queue) -> None:
+    """The claim ranks only a prefix of the queue (widening it when the answer could still
+    change): 300 old rows of one owner must not hide the owners queued behind them."""
+    queue.sync_course(make_course(owner="deep", modules=300), DEFAULTS)
+    queue.sync_course(make_course(owner="a", modules=2), DEFAULTS)
+    queue.sync_course(make_course(owner="b", modules=2), DEFAULTS)
+
+    claimed = claim(queue, limits(global_limit=10, per_user=3))
+
+    assert [(job.owner, job.module) for job in claimed] == [
+        ("deep", "m1"), ("a", "m1"), ("b", "m1"),
+        ("deep", "m2"), ("a", "m2"), ("b", "m2"),
+        ("deep", "m3"),
+    ]
+
+
+def test_a_batch_hands_out_every_first_slot_before_any_second(queue: Queue) -> None:
+    for index in range(60):
+        queue.sync_course(make_course(owner=f"u{index:02}", modules=10), DEFAULTS)
+    wide = limits(global_limit=500, per_user=3)
+
+    first = queue.claim(wide, LEASE, "test-claimer", max_batch=20)
+    # The 20 owners now holding a slot have the oldest rows, yet rank behind the 40 others.
+    second = queue.claim(wide, LEASE, "test-claimer", max_batch=50)
+
+    assert [(job.owner, job.module) for job in first] == [
+        (f"u{index:02}", "m1") for index in range(20)]
+    assert [(job.owner, job.module) for job in second] == [
+        *((f"u{index:02}", "m1") for index in range(20, 60)),
+        *((f"u{index:02}", "m2") for index in range(10)),
+    ]
+
+
 def test_priority_orders_the_jobs_of_one_owner(queue: Queue) -> None:
     queue.sync_course(make_course(name="old", owner="u1", modules=3), DEFAULTS)
     queue.sync_course(make_course(name="urgent", owner="u1", modules=3, priority=5), DEFAULTS)
