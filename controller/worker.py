@@ -6,15 +6,30 @@ what happened from two places only, so the worker keeps both reliable:
 * progress, as the pod annotation ``learning.dev/progress`` (a best-effort side channel: a
   failing patch never fails the job), and
 * the result, as compact JSON in the termination message (at most 4096 bytes, which is all
-  the kubelet keeps), either the probe and output paths or ``{"error": "<one line>"}``.
+  the kubelet keeps), either the probe and output paths or
+  ``{"error": "<one line>", "retryable": <bool>}``.
 
-Exit status 1 means the source itself is bad (missing, unreadable, not a video) and a
-retry will not help; 2 is a usage error (click's convention); 143 means SIGTERM.
+``retryable`` is false only for a failure that the same input is certain to repeat: the
+source is missing, empty, not a file, not a video, too large, of an unsupported scheme, or
+refused by its server with a client error (HTTP 4xx other than 408, 425 and 429). The
+controller then gives the module up at once instead of spending its remaining attempts.
+Everything else (download timeouts, connection errors, HTTP 5xx and 429, a truncated
+download, I/O errors such as a full disk, SIGTERM, a bug in the worker) is retryable, and so
+is anything the worker did not classify: a wrong "retry" costs an attempt, a wrong "never
+retry" fails a module that the next attempt would have processed. Each failure's class is
+fixed where it is raised (``BadSource`` versus any other ``WorkerError``), never guessed
+from its text later.
+
+Exit status: 0 success; 1 the source is bad (``retryable`` false); 75 a retryable failure
+(``EX_TEMPFAIL``); 2 a usage error (click's convention); 143 SIGTERM (retryable). The
+controller decides from the termination message, not the exit status, so a pod whose
+message is missing or unreadable is retried.
 Decoding and encoding stream frame by frame, so memory stays small whatever the input size.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -30,7 +45,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from types import FrameType
-from typing import Any, Protocol
+from typing import Any, ClassVar, NoReturn, Protocol
 
 import av
 import click
@@ -64,14 +79,34 @@ PATCH_TIMEOUT_S = 5.0
 PROBE_DONE, TRANSCODE_DONE = 5.0, 95.0
 """Progress milestones: probing is cheap, the transcode is nearly all of the work."""
 
-EXIT_BAD_SOURCE, EXIT_TERMINATED = 1, 143
+EXIT_BAD_SOURCE, EXIT_RETRYABLE, EXIT_TERMINATED = 1, 75, 143
+"""Exit statuses of a failed run (see the module docstring); 75 is sysexits' EX_TEMPFAIL."""
+
+RETRYABLE_CLIENT_ERRORS = frozenset({408, 425, 429})
+"""HTTP 4xx statuses that ask the client to come back later; every other 4xx is permanent."""
 
 AAC_RATES = frozenset({8000, 11025, 16000, 22050, 24000, 32000, 44100, 48000})
 """Sample rates kept as they are; anything else is resampled to 48 kHz for AAC."""
 
 
 class WorkerError(Exception):
-    """A permanent failure of this attempt; ``str()`` is the one-line reason users see."""
+    """A failed attempt; ``str()`` is the one-line reason users see.
+
+    The class says whether another attempt may succeed: retryable unless a subclass knows
+    better, because a failure nobody classified must not cost the user their module.
+    """
+
+    retryable: ClassVar[bool] = True
+
+
+class BadSource(WorkerError):
+    """The source itself is bad: the same input would fail the same way on every attempt."""
+
+    retryable = False
+
+
+class SourceUnavailable(WorkerError):
+    """The source could not be fetched this time (network, server overload): retry."""
 
 
 class Terminated(BaseException):
@@ -214,7 +249,7 @@ def local_source(uri: str, workdir: Path, cap: int = DOWNLOAD_CAP_BYTES) -> Iter
     elif scheme in ("", "file"):
         yield existing_file(uri)
     else:
-        raise WorkerError(f"unsupported source scheme {scheme!r}: {uri}")
+        raise BadSource(f"unsupported source scheme {scheme!r}: {uri}")
 
 
 def existing_file(uri: str) -> Path:
@@ -222,43 +257,61 @@ def existing_file(uri: str) -> Path:
     parts = urllib.parse.urlsplit(uri)
     path = Path(urllib.request.url2pathname(parts.path) if parts.scheme else uri)
     if not path.exists():
-        raise WorkerError(f"source not found: {path}")
+        raise BadSource(f"source not found: {path}")
     if not path.is_file():
-        raise WorkerError(f"source is not a file: {path}")
+        raise BadSource(f"source is not a file: {path}")
     if path.stat().st_size == 0:
-        raise WorkerError(f"source is empty: {path}")
+        raise BadSource(f"source is empty: {path}")
     return path
 
 
 def download(url: str, target: Path, cap: int) -> Path:
-    """Stream ``url`` to ``target`` in chunks, refusing bodies larger than ``cap``."""
+    """Stream ``url`` to ``target`` in chunks, refusing bodies larger than ``cap``.
+
+    A body shorter than its Content-Length is a dropped connection, not a bad file: it is
+    reported as retryable here, before a probe could call the truncated file "not a video".
+    """
     try:
         with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
             declared = int(response.headers.get("Content-Length") or 0)
             if declared > cap:
-                raise WorkerError(f"source is larger than {cap} bytes: {url}")
-            copy_capped(response, target, cap, url)
+                raise BadSource(f"source is larger than {cap} bytes: {url}")
+            written = copy_capped(response, target, cap, url)
     except urllib.error.HTTPError as exc:
         exc.close()  # it holds the response socket
-        raise WorkerError(f"source download failed: HTTP {exc.code} {exc.reason}: {url}") from exc
+        raise http_failure(exc.code, str(exc.reason), url) from exc
     except urllib.error.URLError as exc:
-        raise WorkerError(f"source download failed: {exc.reason}: {url}") from exc
-    except (TimeoutError, ConnectionError) as exc:
-        raise WorkerError(f"source download failed: {exc}: {url}") from exc
-    if target.stat().st_size == 0:
-        raise WorkerError(f"source is empty: {url}")
+        raise SourceUnavailable(f"source download failed: {exc.reason}: {url}") from exc
+    except (TimeoutError, ConnectionError, http.client.HTTPException) as exc:
+        raise SourceUnavailable(
+            f"source download failed: {type(exc).__name__}: {exc}: {url}") from exc
+    if written < declared:
+        raise SourceUnavailable(f"source download cut short: {written} of {declared} bytes: {url}")
+    if written == 0:
+        raise BadSource(f"source is empty: {url}")
     return target
 
 
-def copy_capped(response: Any, target: Path, cap: int, url: str) -> None:
-    """Copy in 1 MiB chunks; the cap also guards servers that lie about Content-Length."""
+def http_failure(code: int, reason: str, url: str) -> WorkerError:
+    """A client error (the URL is wrong, gone or forbidden) is permanent, save the statuses
+    that ask to come back later; a server error is the server's passing trouble."""
+    message = f"source download failed: HTTP {code} {reason}: {url}"
+    if 400 <= code < 500 and code not in RETRYABLE_CLIENT_ERRORS:
+        return BadSource(message)
+    return SourceUnavailable(message)
+
+
+def copy_capped(response: Any, target: Path, cap: int, url: str) -> int:
+    """Copy in 1 MiB chunks and return the bytes written; the cap also guards servers that
+    lie about Content-Length."""
     written = 0
     with target.open("wb") as out:
         while chunk := response.read(1024 * 1024):
             written += len(chunk)
             if written > cap:
-                raise WorkerError(f"source is larger than {cap} bytes: {url}")
+                raise BadSource(f"source is larger than {cap} bytes: {url}")
             out.write(chunk)
+    return written
 
 
 # --------------------------------------------------------------------------- probe
@@ -281,7 +334,7 @@ def probe(path: Path, label: str) -> Probe:
     try:
         with av.open(str(path)) as container:
             if not container.streams.video:
-                raise WorkerError(f"source has no video stream: {label}")
+                raise BadSource(f"source has no video stream: {label}")
             video = container.streams.video[0]
             return Probe(
                 duration=container_duration(container),
@@ -296,8 +349,12 @@ def probe(path: Path, label: str) -> Probe:
 
 
 def unreadable(label: str, exc: av.FFmpegError) -> WorkerError:
-    reason = exc.strerror or str(exc)
-    return WorkerError(f"source is not a readable video: {label} ({one_line(reason, 300)})")
+    """Blame the source only for errors about its content; PyAV's errno-based errors (a
+    failing disk, no memory, a vanished file) are the environment's, and worth a retry."""
+    reason = one_line(exc.strerror or str(exc), 300)
+    if isinstance(exc, (OSError, MemoryError)):
+        return WorkerError(f"media I/O failed on {label} ({reason})")
+    return BadSource(f"source is not a readable video: {label} ({reason})")
 
 
 def container_duration(container: InputContainer) -> float:
@@ -443,7 +500,7 @@ def write_thumbnail(src: Path, dst: Path, at: float, size: tuple[int, int]) -> N
         with av.open(str(src)) as container:
             frame = frame_near(container, at, seek=False)
     if frame is None:
-        raise WorkerError(f"no decodable video frame for the thumbnail in {src}")
+        raise BadSource(f"no decodable video frame for the thumbnail in {src}")
     frame.reformat(size[0], size[1]).save(dst)
 
 
@@ -528,7 +585,8 @@ def process(options: Options, reporter: ProgressReporter) -> dict[str, Any]:
     """Probe, transcode, thumbnail; return the success document.
 
     PyAV errors after a successful probe (a corrupt packet mid-file) are still the
-    source's fault, so they become the same permanent "not a readable video" failure.
+    source's fault, so they become the same permanent "not a readable video" failure,
+    unless they are I/O errors (``unreadable`` tells them apart).
     """
     options.output.mkdir(parents=True, exist_ok=True)
     with local_source(options.source, options.output) as path:
@@ -588,11 +646,15 @@ def sigterm_raises() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def fail(reason: str, code: int) -> None:
+def fail(reason: str, *, retryable: bool, code: int | None = None) -> NoReturn:
+    """Publish ``{"error": ..., "retryable": ...}`` and exit: 1 if permanent, else ``code``
+    (default 75)."""
     reason = one_line(reason)
     click.echo(f"error: {reason}", err=True)
-    finish({"error": reason}, None)
-    raise SystemExit(code)
+    finish({"error": reason, "retryable": retryable}, None)
+    if not retryable:
+        raise SystemExit(EXIT_BAD_SOURCE)
+    raise SystemExit(code if code is not None else EXIT_RETRYABLE)
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -617,13 +679,13 @@ def main(ctx: click.Context, source: str, output: Path, height: int, max_seconds
             reporter = deps.reporter()
             doc = process(options, reporter)
         except WorkerError as exc:
-            fail(str(exc), EXIT_BAD_SOURCE)
+            fail(str(exc), retryable=exc.retryable)
         except Terminated:
-            fail("terminated by SIGTERM", EXIT_TERMINATED)
-        except OSError as exc:
-            fail(f"I/O error: {exc}", EXIT_BAD_SOURCE)
-        except Exception as exc:
-            fail(f"internal error: {type(exc).__name__}: {exc}", EXIT_BAD_SOURCE)
+            fail("terminated by SIGTERM", retryable=True, code=EXIT_TERMINATED)
+        except OSError as exc:  # a full disk, a failing volume: not the source's fault
+            fail(f"I/O error: {exc}", retryable=True)
+        except Exception as exc:  # a bug here must not be blamed on the user's upload
+            fail(f"internal error: {type(exc).__name__}: {exc}", retryable=True)
         finish(doc, reporter)
 
 

@@ -6,6 +6,7 @@ the Kubernetes API object are fakes, because they are the worker's outside world
 
 from __future__ import annotations
 
+import errno
 import http.server
 import itertools
 import json
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -26,18 +28,25 @@ import av
 import pytest
 from click.testing import CliRunner, Result
 
+from controller import worker
 from controller.samples import make_not_a_video, make_sample_video
 from controller.worker import (
+    EXIT_BAD_SOURCE,
+    EXIT_RETRYABLE,
     PROGRESS_ANNOTATION,
     TERMINATION_LIMIT,
+    BadSource,
     PodAnnotationSink,
     ProgressReporter,
+    ProgressSink,
+    SourceUnavailable,
     WorkerDeps,
     WorkerError,
     download,
     fit_termination,
     main,
     rendition_size,
+    unreadable,
 )
 
 SECONDS = 2.0
@@ -76,7 +85,7 @@ def fake_clock() -> Iterator[float]:
     return itertools.count(0.0, 1.0)
 
 
-def invoke(tmp_path: Path, *args: str, sink: RecordingSink | None = None) -> Run:
+def invoke(tmp_path: Path, *args: str, sink: ProgressSink | None = None) -> Run:
     term = tmp_path / "termination-log"
     clock = fake_clock()
     deps = WorkerDeps(sink=sink or RecordingSink(), clock=lambda: next(clock))
@@ -127,6 +136,32 @@ def http_dir(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+
+@contextmanager
+def http_server(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Serve ``handler`` on 127.0.0.1; yields the base URL."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def status_handler(code: int) -> type[http.server.BaseHTTPRequestHandler]:
+    """Answers every GET with ``code`` and an empty body."""
+
+    class Handler(QuietHandler):
+        def do_GET(self) -> None:
+            self.send_response(code)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    return Handler
 
 
 def closed_port() -> int:
@@ -222,10 +257,12 @@ def test_real_process_succeeds(sample: Path, tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- failures
 
 
-def assert_one_line_error(run: Run, *fragments: str) -> None:
-    assert run.exit_code == 1
+def assert_one_line_error(run: Run, *fragments: str, retryable: bool) -> None:
+    """The termination message is ``{"error": <one line>, "retryable": <bool>}``, and the
+    exit status agrees with it: 1 for a bad source, 75 for anything worth a retry."""
+    assert run.exit_code == (EXIT_RETRYABLE if retryable else EXIT_BAD_SOURCE), run.stderr
     reason = run.doc["error"]
-    assert list(run.doc) == ["error"]
+    assert run.doc == {"error": reason, "retryable": retryable}
     assert "\n" not in reason and "Traceback" not in reason
     assert "\n" not in run.termination
     for fragment in fragments:
@@ -233,40 +270,155 @@ def assert_one_line_error(run: Run, *fragments: str) -> None:
     assert f"error: {reason}" in run.stderr.splitlines()
 
 
-def test_text_file_named_mp4_fails_with_reason(tmp_path: Path) -> None:
+def test_text_file_named_mp4_is_a_bad_source(tmp_path: Path) -> None:
     notes = make_not_a_video(tmp_path / "notes.mp4")
     run = invoke(tmp_path, "--source", str(notes), "--output", str(tmp_path / "o"))
 
-    assert_one_line_error(run, "source is not a readable video", str(notes))
+    assert_one_line_error(run, "source is not a readable video", str(notes), retryable=False)
 
 
-def test_missing_file_fails_with_reason(tmp_path: Path) -> None:
+def test_missing_file_is_a_bad_source(tmp_path: Path) -> None:
     missing = tmp_path / "missing.mp4"
     run = invoke(tmp_path, "--source", str(missing), "--output", str(tmp_path / "o"))
 
-    assert_one_line_error(run, f"source not found: {missing}")
+    assert_one_line_error(run, f"source not found: {missing}", retryable=False)
 
 
-def test_empty_file_fails_with_reason(tmp_path: Path) -> None:
+def test_a_directory_is_a_bad_source(tmp_path: Path) -> None:
+    run = invoke(tmp_path, "--source", str(tmp_path), "--output", str(tmp_path / "o"))
+
+    assert_one_line_error(run, "source is not a file", retryable=False)
+
+
+def test_empty_file_is_a_bad_source(tmp_path: Path) -> None:
     empty = tmp_path / "empty.mp4"
     empty.touch()
     run = invoke(tmp_path, "--source", str(empty), "--output", str(tmp_path / "o"))
 
-    assert_one_line_error(run, "source is empty")
+    assert_one_line_error(run, "source is empty", retryable=False)
 
 
-def test_closed_port_fails_with_reason(tmp_path: Path) -> None:
+def test_unsupported_scheme_is_a_bad_source(tmp_path: Path) -> None:
+    run = invoke(tmp_path, "--source", "ftp://files.example.com/a.mp4",
+                 "--output", str(tmp_path / "o"))
+
+    assert_one_line_error(run, "unsupported source scheme 'ftp'", retryable=False)
+
+
+def test_closed_port_is_retryable(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{closed_port()}/lecture.mp4"
     run = invoke(tmp_path, "--source", url, "--output", str(tmp_path / "o"))
 
-    assert_one_line_error(run, "source download failed", url)
+    assert_one_line_error(run, "source download failed", url, retryable=True)
 
 
-def test_http_404_fails_with_reason(tmp_path: Path, http_dir: tuple[str, Path]) -> None:
+def test_http_404_is_a_bad_source(tmp_path: Path, http_dir: tuple[str, Path]) -> None:
     url = f"{http_dir[0]}/nope.mp4"
     run = invoke(tmp_path, "--source", url, "--output", str(tmp_path / "o"))
 
-    assert_one_line_error(run, "HTTP 404", url)
+    assert_one_line_error(run, "HTTP 404", url, retryable=False)
+
+
+@pytest.mark.parametrize(("code", "retryable"), [
+    (400, False), (401, False), (403, False), (410, False),
+    (408, True), (429, True), (500, True), (502, True), (503, True),
+])
+def test_http_client_errors_are_permanent_server_errors_and_429_are_not(
+    tmp_path: Path, code: int, retryable: bool,
+) -> None:
+    with http_server(status_handler(code)) as base:
+        run = invoke(tmp_path, "--source", f"{base}/a.mp4", "--output", str(tmp_path / "o"))
+
+    assert_one_line_error(run, f"HTTP {code}", retryable=retryable)
+
+
+def test_an_empty_http_body_is_a_bad_source(tmp_path: Path) -> None:
+    with http_server(status_handler(200)) as base:
+        run = invoke(tmp_path, "--source", f"{base}/a.mp4", "--output", str(tmp_path / "o"))
+
+    assert_one_line_error(run, "source is empty", retryable=False)
+
+
+def test_a_download_cut_short_is_retryable_not_a_bad_video(tmp_path: Path) -> None:
+    """The connection drops after 10 of 1000 bytes: probing those 10 bytes would say "not a
+    video", a permanent verdict on what was a network failure."""
+
+    class CutShort(QuietHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "1000")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(b"0123456789")
+
+    with http_server(CutShort) as base:
+        run = invoke(tmp_path, "--source", f"{base}/a.mp4", "--output", str(tmp_path / "o"))
+
+    assert_one_line_error(run, "cut short: 10 of 1000 bytes", retryable=True)
+
+
+def test_a_stalled_download_times_out_and_is_retryable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    release = threading.Event()
+
+    class Stalling(QuietHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            release.wait(30)
+
+    monkeypatch.setattr(worker, "DOWNLOAD_TIMEOUT_S", 0.3)
+    with http_server(Stalling) as base:
+        try:
+            run = invoke(tmp_path, "--source", f"{base}/a.mp4",
+                         "--output", str(tmp_path / "o"))
+        finally:
+            release.set()
+
+    assert_one_line_error(run, "source download failed", "timed out", retryable=True)
+
+
+def test_an_io_error_on_the_output_is_retryable(sample: Path, tmp_path: Path) -> None:
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("")
+    run = invoke(tmp_path, "--source", str(sample), "--output", str(not_a_dir / "o"))
+
+    assert_one_line_error(run, "I/O error", retryable=True)
+
+
+def test_an_internal_error_is_retryable(sample: Path, tmp_path: Path) -> None:
+    class BrokenSink:
+        def send(self, percent: int) -> None:
+            raise RuntimeError("bug")
+
+    run = invoke(tmp_path, "--source", str(sample), "--output", str(tmp_path / "o"),
+                 sink=BrokenSink())
+
+    assert_one_line_error(run, "internal error: RuntimeError: bug", retryable=True)
+
+
+@pytest.mark.parametrize(("error", "retryable"), [
+    (av.error.InvalidDataError(1094995529, "Invalid data found when processing input"), False),
+    (av.error.EOFError(errno.EPIPE, "End of file"), False),
+    (av.error.OSError(errno.EIO, "Input/output error"), True),
+    (av.error.OSError(errno.ENOSPC, "No space left on device"), True),
+    (av.error.MemoryError(errno.ENOMEM, "Cannot allocate memory"), True),
+])
+def test_media_errors_blame_the_source_only_for_its_content(
+    error: av.FFmpegError, retryable: bool,
+) -> None:
+    failure = unreadable("file:///a.mp4", error)
+
+    assert failure.retryable is retryable
+    assert "file:///a.mp4" in str(failure) and str(error.strerror) in str(failure)
+
+
+def test_every_worker_error_is_retryable_unless_it_blames_the_source() -> None:
+    assert WorkerError("x").retryable and SourceUnavailable("x").retryable
+    assert not BadSource("x").retryable
+    assert isinstance(BadSource("x"), WorkerError)
 
 
 def test_real_process_exits_1_on_bad_source(tmp_path: Path) -> None:
@@ -280,7 +432,8 @@ def test_real_process_exits_1_on_bad_source(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines()[-1].startswith("error: source is not a readable")
     assert "Traceback" not in proc.stderr
-    assert "source is not a readable video" in json.loads(term.read_text())["error"]
+    doc = json.loads(term.read_text())
+    assert "source is not a readable video" in doc["error"] and doc["retryable"] is False
 
 
 def test_usage_error_exits_2(tmp_path: Path) -> None:
@@ -324,7 +477,7 @@ def test_sigterm_exits_143(tmp_path: Path) -> None:
         thread.join()
 
     assert proc.returncode == 143, stderr
-    assert json.loads(term.read_text()) == {"error": "terminated by SIGTERM"}
+    assert json.loads(term.read_text()) == {"error": "terminated by SIGTERM", "retryable": True}
 
 
 # --------------------------------------------------------------------------- parts
@@ -336,8 +489,22 @@ def test_download_refuses_bodies_over_the_cap(
     base, root = http_dir
     shutil.copy(sample, root / "lecture.mp4")
 
-    with pytest.raises(WorkerError, match="larger than 1000 bytes"):
+    with pytest.raises(BadSource, match="larger than 1000 bytes"):
         download(f"{base}/lecture.mp4", tmp_path / "dl", cap=1000)
+
+
+def test_download_refuses_bodies_over_the_cap_whatever_content_length_says(
+    tmp_path: Path,
+) -> None:
+    class Chunked(QuietHandler):
+        def do_GET(self) -> None:  # no Content-Length: the cap is checked while copying
+            self.send_response(200)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(b"x" * 5000)
+
+    with http_server(Chunked) as base, pytest.raises(BadSource, match="larger than 1000"):
+        download(f"{base}/a.mp4", tmp_path / "dl", cap=1000)
 
 
 def test_reporter_rate_limits_but_flush_delivers_the_last_value() -> None:
