@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from controller.model import CourseSpec, Job, JobState, SlotUsage
-from controller.pods import PodView, parse_result
+from controller.pods import PodView
 
 # Waiting reasons of a container that will not recover by waiting longer.
 FATAL_WAITING_REASONS = frozenset({
@@ -87,7 +87,8 @@ def spec_drifted(spec: CourseSpec, jobs: Iterable[Job]) -> bool:
 
 class RetryKind(enum.Enum):
     RETRY = "retry"
-    GIVE_UP = "give_up"
+    GIVE_UP = "give_up"        # the last attempt failed
+    PERMANENT = "permanent"    # the failure cannot go away: give up now, attempts or not
 
 
 @dataclass(frozen=True)
@@ -107,12 +108,36 @@ def backoff_delay(attempt: int, base: float, cap: float, rand: float) -> float:
 
 def decide_retry(
     attempt: int, max_attempts: int, base: float, cap: float,
-    rand: Callable[[], float] = random.random,
+    rand: Callable[[], float] = random.random, *, retryable: bool = True,
 ) -> RetryDecision:
-    """Retry while attempts are left (attempts are counted at claim time, in the row)."""
+    """Retry while attempts are left (attempts are counted at claim time, in the row), unless
+    the failure is not ``retryable``: then every further attempt would fail the same way, and
+    waiting out their backoffs would only delay the answer the user needs (fix the source)."""
+    if not retryable:
+        return RetryDecision(RetryKind.PERMANENT)
     if attempt >= max_attempts:
         return RetryDecision(RetryKind.GIVE_UP)
     return RetryDecision(RetryKind.RETRY, backoff_delay(attempt, base, cap, rand()))
+
+
+NOT_RETRIED = "not retried: another attempt would fail the same way"
+"""Appended to the message of a module given up on a permanent failure (status, Event)."""
+
+
+def failure_message(verdict: Verdict, decision: RetryDecision) -> str:
+    """The message a failed attempt leaves on its job, and so in ``status.modules[]``: the
+    verdict's own, plus a note when the module was given up without using its attempts."""
+    message = verdict.message or verdict.reason or "Error"
+    if decision.kind is RetryKind.PERMANENT:
+        return f"{message}; {NOT_RETRIED}"
+    return message
+
+
+def failed_event(job: Job, reason: str, message: str, decision: RetryDecision) -> str:
+    """The ModuleFailed Event of a job given up; ``message`` from ``failure_message``."""
+    if decision.kind is RetryKind.PERMANENT:
+        return f"module {job.module} failed on attempt {job.attempt} ({reason}: {message})"
+    return f"module {job.module} failed after {job.attempt} attempts ({reason}: {message})"
 
 
 # ---------------------------------------------------------------- pod fate
@@ -136,6 +161,7 @@ class Verdict:
     message: str | None = None
     progress: int | None = None
     result: dict[str, object] | None = None
+    retryable: bool = True  # FAILED only: False when another attempt cannot succeed
 
 
 @dataclass(frozen=True)
@@ -155,8 +181,7 @@ def judge(job: Job, pod: PodView | None, now: datetime, timeouts: Timeouts,
     if pod is None:
         return _judge_missing(job, now, missing_before)
     if pod.phase == "Succeeded":
-        result, _ = parse_result(pod.terminated_message)
-        return Verdict(Fate.SUCCEEDED, progress=100, result=result)
+        return Verdict(Fate.SUCCEEDED, progress=100, result=pod.termination.result)
     if pod.phase == "Failed":
         return _condemned(job) or _judge_failed(pod)
     if pod.deleting:
@@ -191,7 +216,9 @@ def _judge_missing(job: Job, now: datetime, missing_before: bool) -> Verdict:
 
 
 def _judge_failed(pod: PodView) -> Verdict:
-    _, error = parse_result(pod.terminated_message)
+    """Why the pod failed. What the cluster says (deadline, eviction, OOM) comes first: such
+    an end is never the source's fault, whatever the worker managed to write."""
+    termination = pod.termination
     if pod.status_reason == "DeadlineExceeded":
         return Verdict(Fate.FAILED, "Timeout", pod.status_message or "the attempt timed out")
     if pod.status_reason == "Evicted":
@@ -199,9 +226,12 @@ def _judge_failed(pod: PodView) -> Verdict:
     if pod.terminated_reason == "OOMKilled" or pod.exit_code == 137:
         return Verdict(Fate.FAILED, "OOMKilled",
                        "the worker was killed (out of memory, exit code 137)")
+    if not termination.retryable:
+        return Verdict(Fate.FAILED, "BadSource", termination.error, retryable=False)
     code = pod.exit_code if pod.exit_code is not None else "unknown"
     return Verdict(Fate.FAILED, pod.terminated_reason or "Error",
-                   error or pod.status_message or f"the worker exited with code {code}")
+                   termination.error or pod.status_message
+                   or f"the worker exited with code {code}")
 
 
 def _judge_pending(pod: PodView, now: datetime, timeouts: Timeouts) -> Verdict:

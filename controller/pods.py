@@ -157,6 +157,16 @@ class PodView:
     status_reason: str | None = None
     status_message: str | None = None
 
+    @property
+    def termination(self) -> Termination:
+        """What the worker's termination message says (result, or error and retryability)."""
+        return parse_result(self.terminated_message)
+
+    @property
+    def retryable(self) -> bool:
+        """Whether the attempt's failure may go away on another attempt (see Termination)."""
+        return self.termination.retryable
+
 
 PodKey = tuple[str, str, int]
 """(course uid, module, attempt): what a pod is the attempt of.
@@ -220,19 +230,36 @@ def view_pod(pod: dict[str, Any]) -> PodView:
     )
 
 
-def parse_result(message: str | None) -> tuple[dict[str, Any] | None, str | None]:
-    """Split a termination message into (result JSON, error text)."""
+@dataclass(frozen=True)
+class Termination:
+    """A worker's termination message: its result JSON, or its error text and whether a retry
+    may help.
+
+    ``retryable`` is False only when the message is the worker's error JSON with
+    ``"retryable": false`` (the source itself is bad). A missing, truncated or foreign message
+    (a crash before writing it, FallbackToLogsOnError's log tail, another image) keeps the
+    safe default: a needless retry costs an attempt, a wrong "never" loses a module.
+    """
+
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    retryable: bool = True
+
+
+def parse_result(message: str | None) -> Termination:
+    """Read a termination message (see Termination for what counts as permanent)."""
     if not message:
-        return None, None
+        return Termination()
     try:
         data = json.loads(message)
     except ValueError:
-        return None, one_line(message)
+        return Termination(error=one_line(message))
     if not isinstance(data, dict):
-        return None, one_line(message)
+        return Termination(error=one_line(message))
     if "error" in data:
-        return None, one_line(str(data["error"]))
-    return data, None
+        return Termination(error=one_line(str(data["error"])),
+                           retryable=data.get("retryable") is not False)
+    return Termination(result=data)
 
 
 def one_line(text: str, limit: int = 300) -> str:

@@ -28,6 +28,8 @@ from controller.decisions import (
     Timeouts,
     Verdict,
     decide_retry,
+    failed_event,
+    failure_message,
     judge,
     project_status,
     set_condition,
@@ -312,15 +314,17 @@ class Sweeper:
             self.settings.backoff_base,
             self.settings.backoff_max,
             self.rand,
+            retryable=verdict.retryable,
         )
-        state = self.queue.fail_attempt(job, reason, verdict.message or reason, decision)
+        message = failure_message(verdict, decision)
+        state = self.queue.fail_attempt(job, reason, message, decision)
         if state is None:
             return  # someone else settled it first
         if reason == "PodLost":
             metrics.REPAIRS.labels(kind="lost_pod").inc()
             result.repairs["lost_pod"] += 1
         self._observe_run(job, now)
-        fields = {"reason": reason, "message": verdict.message}
+        fields = {"reason": reason, "message": message}
         if decision.kind is RetryKind.RETRY:
             result.retried += 1
             metrics.RETRIES.labels(reason=reason).inc()
@@ -336,8 +340,7 @@ class Sweeper:
             metrics.COMPLETIONS.labels(result="failed").inc()
             log.warning("module failed", extra=logs.job_kv(job, **fields))
             self._event(job, "Warning", "ModuleFailed",
-                        f"module {job.module} failed after {job.attempt} attempts "
-                        f"({reason}: {verdict.message})")
+                        failed_event(job, reason, message, decision))
 
     def _event(self, job: Job, type_: str, reason: str, message: str) -> None:
         self.kube.post_event(job.namespace, job.course_name, job.course_uid, type_, reason,

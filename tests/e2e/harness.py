@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -15,6 +16,15 @@ from kubernetes import client
 from controller.pods import GROUP, LABEL_MODULE, LABEL_OWNER, PLURAL, POD_SELECTOR, VERSION
 
 T = TypeVar("T")
+
+
+def unreachable_url(name: str = "lesson.mp4") -> str:
+    """An http:// source on a local port nobody listens on: every download is refused at
+    once, a transient failure the worker reports as retryable."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    return f"http://127.0.0.1:{port}/{name}"
 
 
 def wait_for(predicate: Callable[[], T], timeout: float, what: str, every: float = 0.1) -> T:
@@ -31,18 +41,22 @@ def wait_for(predicate: Callable[[], T], timeout: float, what: str, every: float
 
 @dataclass
 class CourseBuilder:
-    """A Course manifest with sane defaults; tests say only what differs."""
+    """A Course manifest with sane defaults; tests say only what differs.
+
+    A source is a local file (given as a Path, sent as its file:// URI) or a URI as is.
+    """
 
     name: str = "course"
     owner: str = "user-1"
     namespace: str = "default"
-    sources: list[Path] = field(default_factory=list)
+    sources: Sequence[Path | str] = field(default_factory=list)
     processor: dict[str, Any] = field(default_factory=dict)
 
     def obj(self) -> dict[str, Any]:
         spec: dict[str, Any] = {"owner": self.owner, "modules": [
-            {"name": f"lesson-{i}", "source": path.resolve().as_uri()}
-            for i, path in enumerate(self.sources, start=1)]}
+            {"name": f"lesson-{i}",
+             "source": source.resolve().as_uri() if isinstance(source, Path) else source}
+            for i, source in enumerate(self.sources, start=1)]}
         if self.processor:
             spec["processor"] = self.processor
         return {"apiVersion": f"{GROUP}/{VERSION}", "kind": "Course",

@@ -16,7 +16,7 @@ from controller.db import Queue
 from controller.db.schema import jobs
 from controller.localcluster import LocalCluster
 
-from .harness import CourseBuilder, Courses, PodSampler, wait_for
+from .harness import CourseBuilder, Courses, PodSampler, unreachable_url, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -55,21 +55,44 @@ def test_six_modules_all_succeed_never_more_than_three_at_once(
     assert Path(result["rendition"]).is_file() and Path(result["thumbnail"]).is_file()
 
 
-def test_a_module_that_is_not_a_video_fails_with_a_clear_message(
-    cluster: LocalCluster, courses: Courses, videos: list[Path], not_a_video: Path,
+def test_a_bad_source_fails_at_once_a_transient_failure_uses_every_attempt(
+    cluster: LocalCluster, api: client.ApiClient, courses: Courses, videos: list[Path],
+    not_a_video: Path,
 ) -> None:
-    sources = [videos[0], not_a_video, videos[1]]
+    """lesson-2 is not a video: no attempt can succeed, so it fails after its first, saying
+    why and that it was not retried. lesson-4's server refuses connections: that may pass,
+    so it is retried until its attempts run out. The good modules succeed meanwhile."""
+    sources = [videos[0], not_a_video, videos[1], unreachable_url()]
     courses.create(CourseBuilder(name="mixed", sources=sources,
-                                 processor={"maxAttempts": 2}).obj())
+                                 processor={"maxAttempts": 3}).obj())
     status = courses.wait_phase("mixed", ("Succeeded", "Failed"), timeout=90)
     phases = {m["name"]: m for m in status["modules"]}
     assert status["phase"] == "Failed"
     assert phases["lesson-1"]["phase"] == phases["lesson-3"]["phase"] == "Succeeded"
+    assert status["failed"] == 2 and status["succeeded"] == 2
+
     bad = phases["lesson-2"]
-    assert bad["phase"] == "Failed" and bad["attempts"] == 2
+    assert (bad["phase"], bad["attempts"], bad["reason"]) == ("Failed", 1, "BadSource")
     assert "not a readable video" in bad["message"] and "notes.mp4" in bad["message"]
+    assert "not retried" in bad["message"]
     assert "\n" not in bad["message"]
-    assert status["failed"] == 1 and status["succeeded"] == 2
+
+    flaky = phases["lesson-4"]
+    assert (flaky["phase"], flaky["attempts"]) == ("Failed", 3)
+    assert flaky["reason"] != "BadSource" and "source download failed" in flaky["message"]
+    assert "not retried" not in flaky["message"]
+
+    core = client.CoreV1Api(api)
+    pods = sorted(p.metadata.name for p in core.list_namespaced_pod("default").items)
+    assert [p for p in pods if p.startswith("mixed-lesson-2-")] == ["mixed-lesson-2-1"]
+    assert [p for p in pods if p.startswith("mixed-lesson-4-")] == [
+        f"mixed-lesson-4-{n}" for n in (1, 2, 3)]
+    events = core.list_namespaced_event("default").items
+    failed = [e.message for e in events if e.reason == "ModuleFailed"]
+    assert any("lesson-2" in m and "BadSource" in m and "not retried" in m for m in failed)
+    retried = [e.message for e in events if e.reason == "ModuleRetrying"]
+    assert not any("lesson-2" in m for m in retried)
+    assert sum("lesson-4" in m for m in retried) == 2
 
 
 def test_killing_the_controller_mid_run_loses_nothing_and_runs_nothing_twice(

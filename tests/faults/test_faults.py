@@ -22,7 +22,14 @@ from sqlalchemy import delete, text
 from controller.db import Queue
 from controller.db.schema import jobs
 from controller.localcluster import LocalCluster
-from tests.e2e.harness import CourseBuilder, Courses, PodCreations, PodSampler, wait_for
+from tests.e2e.harness import (
+    CourseBuilder,
+    Courses,
+    PodCreations,
+    PodSampler,
+    unreachable_url,
+    wait_for,
+)
 
 pytestmark = pytest.mark.e2e
 FAULTY = [str(Path(__file__).with_name("faulty_controller.py"))]
@@ -201,12 +208,14 @@ def test_7_image_that_cannot_be_pulled_fails_after_max_attempts(
 
 
 def test_8_always_failing_module_creates_exactly_max_attempts_pods(
-    tmp_path: Path, courses_for: Callable[[Path], Courses], not_a_video: Path,
+    tmp_path: Path, courses_for: Callable[[Path], Courses],
 ) -> None:
+    """Its source's server refuses every connection: a retryable failure each time (a bad
+    source would fail after one attempt, see tests/e2e/test_course_flow.py)."""
     cluster, courses = start(tmp_path, courses_for)
     try:
         with Observed(cluster, courses) as seen:
-            courses.create(CourseBuilder(name="c8", sources=[not_a_video],
+            courses.create(CourseBuilder(name="c8", sources=[unreachable_url()],
                                          processor={"maxAttempts": 3}).obj())
             deleted: set[str] = set()
             deadline = time.monotonic() + 90
@@ -223,6 +232,7 @@ def test_8_always_failing_module_creates_exactly_max_attempts_pods(
             status = courses.status("c8")
         module = status["modules"][0]
         assert module["phase"] == "Failed" and module["attempts"] == 3
+        assert "source download failed" in module["message"]
         assert seen.creations.of_module("c8", "lesson-1") == [f"c8-lesson-1-{n}"
                                                               for n in (1, 2, 3)]
     finally:

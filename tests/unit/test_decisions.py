@@ -12,13 +12,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from controller.decisions import (
+    NOT_RETRIED,
     Candidate,
     Fate,
     Limits,
     RetryKind,
     Timeouts,
+    Verdict,
     backoff_delay,
     decide_retry,
+    failed_event,
+    failure_message,
     judge,
     plan_claims,
     project_status,
@@ -26,7 +30,14 @@ from controller.decisions import (
     spec_drifted,
 )
 from controller.model import CourseSpec, Job, JobState, SlotUsage
-from controller.pods import LABEL_ATTEMPT, LABEL_JOB, PROGRESS_ANNOTATION, PodView, view_pod
+from controller.pods import (
+    LABEL_ATTEMPT,
+    LABEL_JOB,
+    PROGRESS_ANNOTATION,
+    PodView,
+    parse_result,
+    view_pod,
+)
 
 NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 TIMEOUTS = Timeouts(pod_pending=300, job=3600)
@@ -224,6 +235,64 @@ def test_a_single_attempt_job_never_retries() -> None:
     assert decide_retry(1, 1, base=10, cap=300).kind is RetryKind.GIVE_UP
 
 
+@pytest.mark.parametrize("attempt", [1, 2, 3])
+def test_a_permanent_failure_gives_up_at_once_whatever_attempts_are_left(attempt: int) -> None:
+    decision = decide_retry(attempt, 3, base=10, cap=300, retryable=False)
+
+    assert (decision.kind, decision.delay) == (RetryKind.PERMANENT, 0.0)
+
+
+def test_a_permanent_failure_leaves_a_message_saying_it_was_not_retried() -> None:
+    verdict = Verdict(Fate.FAILED, "BadSource", "source not found: /x.mp4", retryable=False)
+    decision = decide_retry(1, 3, base=10, cap=300, retryable=False)
+
+    message = failure_message(verdict, decision)
+    event = failed_event(make_job(attempt=1), "BadSource", message, decision)
+
+    assert message == f"source not found: /x.mp4; {NOT_RETRIED}"
+    assert event == f"module m1 failed on attempt 1 (BadSource: {message})"
+
+
+def test_a_retried_or_exhausted_failure_keeps_its_message_as_it_is() -> None:
+    verdict = Verdict(Fate.FAILED, "OOMKilled", "exit 137")
+    retry, exhausted = decide_retry(1, 3, 10, 300), decide_retry(3, 3, 10, 300)
+
+    assert failure_message(verdict, retry) == failure_message(verdict, exhausted) == "exit 137"
+    assert failure_message(Verdict(Fate.FAILED, "PodLost"), exhausted) == "PodLost"
+    event = failed_event(make_job(attempt=3), "OOMKilled", "exit 137", exhausted)
+    assert event == "module m1 failed after 3 attempts (OOMKilled: exit 137)"
+
+
+# ---------------------------------------------------------------- termination messages
+
+
+def bad_source(error: str = "source is not a readable video: file:///n.mp4 (Invalid data)",
+               ) -> str:
+    """The worker's termination message for a source no attempt can process."""
+    return json.dumps({"error": error, "retryable": False})
+
+
+def test_the_workers_retryable_false_is_a_permanent_failure() -> None:
+    termination = parse_result(bad_source("source not found: /x.mp4"))
+
+    assert (termination.error, termination.retryable) == ("source not found: /x.mp4", False)
+
+
+@pytest.mark.parametrize("message", [
+    None, "",
+    json.dumps({"error": "source download failed: HTTP 503", "retryable": True}),
+    json.dumps({"error": "an older worker, no flag"}),
+    json.dumps({"error": "not a boolean", "retryable": "false"}),
+    json.dumps({"error": "not a boolean", "retryable": 0}),
+    json.dumps({"retryable": False}),  # no error: not a failure report
+    '{"error": "cut by the kubelet at 4096 byt',
+    "Traceback (most recent call last):\n  ...\nMemoryError",  # FallbackToLogsOnError
+    json.dumps(["error", False]),
+])
+def test_any_other_message_stays_retryable(message: str | None) -> None:
+    assert parse_result(message).retryable is True
+
+
 # ---------------------------------------------------------------- judge
 
 
@@ -317,6 +386,61 @@ def test_a_worker_error_carries_the_workers_message() -> None:
 
     assert (verdict.fate, verdict.reason, verdict.message) == (
         Fate.FAILED, "Error", "source is not a video")
+
+
+def test_a_bad_source_fails_for_good_with_the_workers_message() -> None:
+    error = "source is not a readable video: file:///n.mp4 (Invalid data)"
+    pod = make_pod("Failed", exit_code=1, terminated_reason="Error", message=bad_source(error))
+
+    verdict = judge(make_job(), pod, NOW, TIMEOUTS)
+
+    assert pod.retryable is False
+    assert (verdict.fate, verdict.reason, verdict.message, verdict.retryable) == (
+        Fate.FAILED, "BadSource", error, False)
+
+
+def test_a_transient_worker_failure_is_retried_while_attempts_are_left() -> None:
+    message = json.dumps({"error": "source download failed: HTTP 503", "retryable": True})
+    pod = make_pod("Failed", exit_code=75, terminated_reason="Error", message=message)
+
+    verdict = judge(make_job(attempt=1), pod, NOW, TIMEOUTS)
+    decision = decide_retry(1, 3, 10, 300, retryable=verdict.retryable)
+
+    assert (verdict.reason, verdict.retryable) == ("Error", True)
+    assert decision.kind is RetryKind.RETRY and decision.delay > 0
+
+
+def test_a_failed_pod_without_a_message_is_retried() -> None:
+    verdict = judge(make_job(), make_pod("Failed", exit_code=1, terminated_reason="Error"),
+                    NOW, TIMEOUTS)
+
+    assert (verdict.reason, verdict.retryable) == ("Error", True)
+    assert verdict.message == "the worker exited with code 1"
+
+
+@pytest.mark.parametrize(("pod", "reason"), [
+    (make_pod("Failed", exit_code=137, terminated_reason="OOMKilled", message=bad_source()),
+     "OOMKilled"),
+    (make_pod("Failed", status_reason="DeadlineExceeded", message=bad_source(), exit_code=1),
+     "Timeout"),
+    (make_pod("Failed", status_reason="Evicted", message=bad_source(), exit_code=1),
+     "Evicted"),
+])
+def test_what_the_cluster_did_to_the_pod_is_retried_whatever_the_worker_wrote(
+    pod: PodView, reason: str,
+) -> None:
+    verdict = judge(make_job(), pod, NOW, TIMEOUTS)
+
+    assert (verdict.fate, verdict.reason, verdict.retryable) == (Fate.FAILED, reason, True)
+
+
+def test_a_condemned_attempt_stays_retryable_whatever_its_pod_wrote() -> None:
+    job = make_job(reason="Timeout", message="the attempt ran longer than 3600s")
+    pod = make_pod("Failed", exit_code=1, terminated_reason="Error", message=bad_source())
+
+    verdict = judge(job, pod, NOW, TIMEOUTS)
+
+    assert (verdict.reason, verdict.retryable) == ("Timeout", True)
 
 
 @pytest.mark.parametrize("waiting", ["ImagePullBackOff", "ErrImagePull", "InvalidImageName"])
@@ -424,6 +548,20 @@ def test_a_failed_module_makes_a_finished_course_failed() -> None:
     assert (got["phase"], got["failed"]) == ("Failed", 1)
     assert {k: got["modules"][1][k] for k in ("reason", "message")} == {
         "reason": "OOMKilled", "message": "exit 137"}
+
+
+def test_a_module_given_up_on_a_bad_source_says_why_and_that_it_was_not_retried() -> None:
+    message = f"source not found: /x.mp4; {NOT_RETRIED}"
+    jobs = {"a": make_job(JobState.SUCCEEDED),
+            "b": make_job(JobState.FAILED, attempt=1, reason="BadSource", message=message)}
+
+    got = status(jobs)
+
+    assert (got["phase"], got["failed"]) == ("Failed", 1)
+    entry = got["modules"][1]
+    assert (entry["phase"], entry["attempts"], entry["reason"]) == ("Failed", 1, "BadSource")
+    assert "source not found: /x.mp4" in str(entry["message"])
+    assert "not retried" in str(entry["message"])
 
 
 def test_nothing_started_is_pending() -> None:
