@@ -143,7 +143,8 @@ ALERTS: tuple[Alert, ...] = (
         summary="Many modules fail",
         description=(
             "{{ $value | humanizePercentage }} of the modules that finished in the last "
-            "30 minutes failed after all their attempts."
+            "30 minutes failed (a bad source after one attempt, anything else after all "
+            "of its attempts)."
         ),
     ),
     Alert(
