@@ -15,7 +15,7 @@ from kubernetes.config.config_exception import ConfigException
 from sqlalchemy.exc import OperationalError
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from controller import handlers, logs
+from controller import handlers, logs, malloc
 from controller.config import Settings
 from controller.db import CourseDefaults, Queue
 from controller.db.migrate import check_schema
@@ -113,6 +113,7 @@ def warn_unknown_settings() -> None:
 
 def run(settings: Settings, kubeconfig: str | None = None) -> None:
     """Run the controller until interrupted (kopf owns the event loop and the signals)."""
+    malloc.limit_arenas()  # before any thread exists
     logs.configure(settings.log_format)
     if kubeconfig:
         os.environ["KUBECONFIG"] = kubeconfig  # kopf's login reads it too
