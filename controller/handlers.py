@@ -33,6 +33,16 @@ def make_registry() -> kopf.OperatorRegistry:
         settings.posting.level = logging.WARNING
         settings.watching.server_timeout = 300
         settings.watching.connect_timeout = 10
+        # Memory under a burst (1,000 Courses created at once): kopf runs one worker per
+        # object with events (a task, a queue, the event bodies, the handler's context), and
+        # keeps it for idle_timeout after the object's last event. At the defaults (no
+        # limit, 5 s) the burst, and the wave of status patches after it, had ~1,000 workers
+        # alive at once. A worker's events within a second still share it; a later event
+        # starts a new one, which is cheap. The limit holds further objects' events back in
+        # the watch stream until a worker is free: 200 workers still start 200 Courses a
+        # second, more than the handlers' thread pool reconciles.
+        settings.queueing.idle_timeout = 1.0
+        settings.queueing.worker_limit = 200
         app = _app(memo)
         app.tasks.append(asyncio.get_running_loop().create_task(app.sweeper.loop()))
 
