@@ -10,7 +10,7 @@ import contextlib
 import json
 import os
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +20,9 @@ from kubernetes.client.exceptions import ApiException
 from controller import metrics
 from controller.errors import PermanentError, TemporaryError
 from controller.pods import GROUP, PLURAL, POD_SELECTOR, VERSION
+
+LIST_PAGE = 100
+"""Objects per list request: bounds the decoded response a sweep holds at once."""
 
 
 class KubeError(TemporaryError):
@@ -68,20 +71,37 @@ class Kube:
         items: list[dict[str, Any]] = json.loads(response.data).get("items") or []
         return items
 
-    def list_courses(self, namespaces: Sequence[str] | None) -> list[dict[str, Any]]:
-        """Courses of the watched namespaces (None: all namespaces)."""
+    def list_courses(self, namespaces: Sequence[str] | None) -> Iterator[dict[str, Any]]:
+        """Courses of the watched namespaces (None: all namespaces), a page at a time.
+
+        The pages (``limit`` / ``continue``) are one consistent snapshot on the API server;
+        asking for them one by one keeps a single page of decoded objects in memory instead
+        of every Course at once (the caller keeps only what it needs of each).
+        """
+        for namespace in [None] if namespaces is None else namespaces:
+            token: str | None = None
+            while True:
+                page = self._courses_page(namespace, token)
+                yield from page.get("items") or []
+                token = (page.get("metadata") or {}).get("continue")
+                if not token:
+                    break
+
+    def _courses_page(self, namespace: str | None, token: str | None) -> dict[str, Any]:
+        options: dict[str, Any] = {"limit": LIST_PAGE}
+        if token:
+            options["_continue"] = token
         try:
-            if namespaces is None:
-                return list(self.custom.list_cluster_custom_object(
-                    GROUP, VERSION, PLURAL).get("items") or [])
-            found: list[dict[str, Any]] = []
-            for namespace in namespaces:
-                found += self.custom.list_namespaced_custom_object(
-                    GROUP, VERSION, namespace, PLURAL).get("items") or []
-            return found
+            if namespace is None:
+                page = self.custom.list_cluster_custom_object(GROUP, VERSION, PLURAL, **options)
+            else:
+                page = self.custom.list_namespaced_custom_object(
+                    GROUP, VERSION, namespace, PLURAL, **options)
         except ApiException as exc:
             _raise(exc, "list courses")
             raise  # unreachable, for type checkers
+        result: dict[str, Any] = page
+        return result
 
     def list_pods(self, namespaces: Sequence[str] | None) -> list[dict[str, Any]]:
         """The controller's pods (by the managed-by label) in the watched namespaces."""

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import random
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -50,6 +51,9 @@ from controller.pods import PodKey, PodTemplate, PodView, build_pod, job_key, vi
 
 log = logs.get("sweep")
 
+COURSE_CHUNK = 200
+"""Courses whose jobs a sweep reads in one go (see ``Sweeper._with_jobs``)."""
+
 
 @dataclass
 class SweepResult:
@@ -72,9 +76,22 @@ class Snapshot:
     live_jobs: list[Job]
     courses: dict[str, Course]
     invalid: dict[str, InvalidCourse]
-    bodies: dict[str, dict[str, Any]]
+    bodies: dict[str, dict[str, Any]]  # of each Course: its name and status, nothing more
     pods: dict[PodKey, PodView]
     now: datetime
+
+
+def _addressed_status(body: dict[str, Any]) -> dict[str, Any]:
+    """What status projection needs of a Course object: where to patch, what it says now."""
+    meta = body.get("metadata") or {}
+    return {"metadata": {"namespace": meta.get("namespace"), "name": meta.get("name")},
+            "status": body.get("status")}
+
+
+def _chunks(courses: dict[str, Course], size: int) -> Iterator[dict[str, Course]]:
+    items = iter(courses.items())
+    while chunk := dict(itertools.islice(items, size)):
+        yield chunk
 
 
 class Sweeper:
@@ -182,7 +199,7 @@ class Sweeper:
         bodies: dict[str, dict[str, Any]] = {}
         for body in self.kube.list_courses(self.namespaces):
             parsed = parse_course(body)
-            bodies[parsed.ref.uid] = body
+            bodies[parsed.ref.uid] = _addressed_status(body)
             if isinstance(parsed, InvalidCourse):
                 invalid[parsed.ref.uid] = parsed
             elif not parsed.deleting:
@@ -194,6 +211,14 @@ class Sweeper:
                 pods[view.key] = view
         return Snapshot(live_jobs, courses, invalid, bodies, pods, self.queue.now())
 
+    def _with_jobs(self, courses: dict[str, Course]) -> Iterator[tuple[str, Course, list[Job]]]:
+        """Each Course with its jobs, read for a chunk of Courses at a time: a sweep holds
+        one chunk's jobs, not every job of every Course (6,000 rows for 1,000 Courses)."""
+        for chunk in _chunks(courses, COURSE_CHUNK):
+            known = self.queue.jobs_of_courses(chunk)
+            for uid, course in chunk.items():
+                yield uid, course, known.get(uid, [])
+
     def _watched(self, namespace: str) -> bool:
         return self.namespaces is None or namespace in self.namespaces
 
@@ -201,12 +226,11 @@ class Sweeper:
 
     def _enqueue_missing(self, snap: Snapshot, result: SweepResult) -> None:
         """Modules of a live Course without a job: the original bug, repaired at runtime."""
-        known = self.queue.jobs_of_courses(snap.courses)
         missing_total = 0
-        for uid, course in snap.courses.items():
-            have = {job.module for job in known.get(uid, [])}
+        for _uid, course, jobs in self._with_jobs(snap.courses):
+            have = {job.module for job in jobs}
             missing = [m.name for m in course.spec.modules if m.name not in have]
-            drifted = spec_drifted(course.spec, known.get(uid, []))
+            drifted = spec_drifted(course.spec, jobs)
             if not missing and not drifted:
                 continue
             missing_total += len(missing)
@@ -403,9 +427,8 @@ class Sweeper:
         usage = self.queue.slot_usage()
         self._gauges(usage)
         limits = Limits(self.limits.global_limit, self.limits.limit_for)
-        jobs_by_course = self.queue.jobs_of_courses(snap.courses)
-        for uid, course in snap.courses.items():
-            by_module = {job.module: job for job in jobs_by_course.get(uid, [])}
+        for uid, course, jobs in self._with_jobs(snap.courses):
+            by_module = {job.module: job for job in jobs}
             status = project_status(
                 [m.name for m in course.spec.modules],
                 by_module,
