@@ -50,8 +50,29 @@ class Kube:
     def __init__(self, api_client: client.ApiClient) -> None:
         # The client's generated stubs expect its model classes; we speak plain dicts.
         self.api_client: Any = api_client
-        self.core: Any = client.CoreV1Api(api_client)
         self.custom: Any = client.CustomObjectsApi(api_client)
+
+    def _core(self, method: str, path: str, params: dict[str, str],
+              query: list[tuple[str, Any]] | None = None, body: Any = None) -> bytes:
+        """One core-group (``/api/v1``) request through the official client's ApiClient:
+        its configuration, credentials, TLS, transport and ApiException, as the generated
+        ``CoreV1Api`` methods make it (``param_serialize`` then ``call_api``).
+
+        ``CoreV1Api`` itself is not used: importing it builds ~250 pydantic models (every
+        core kind, Pod to PersistentVolume) and their validators, ~19 MB resident for the
+        controller's lifetime and ~1 s of start-up, for four requests whose bodies this
+        module builds and reads as plain dicts anyway.
+        """
+        request = self.api_client.param_serialize(
+            method=method, resource_path=path, path_params=params, query_params=query or [],
+            header_params={"Accept": "application/json", "Content-Type": "application/json"},
+            body=body, auth_settings=["BearerToken"])
+        response = self.api_client.call_api(*request)
+        response.read()
+        if not 200 <= response.status <= 299:
+            raise ApiException.from_response(http_resp=response, body=None, data=None)
+        data: bytes = response.data
+        return data
 
     @classmethod
     def from_environment(cls, kubeconfig: str | None = None) -> Kube:
@@ -67,8 +88,9 @@ class Kube:
     def close(self) -> None:
         self.api_client.close()
 
-    def _items(self, response: Any) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = json.loads(response.data).get("items") or []
+    def _pods(self, path: str, params: dict[str, str]) -> list[dict[str, Any]]:
+        data = self._core("GET", path, params, [("labelSelector", POD_SELECTOR)])
+        items: list[dict[str, Any]] = json.loads(data).get("items") or []
         return items
 
     def list_courses(self, namespaces: Sequence[str] | None) -> Iterator[dict[str, Any]]:
@@ -107,12 +129,11 @@ class Kube:
         """The controller's pods (by the managed-by label) in the watched namespaces."""
         try:
             if namespaces is None:
-                return self._items(self.core.list_pod_for_all_namespaces(
-                    label_selector=POD_SELECTOR, _preload_content=False))
+                return self._pods("/api/v1/pods", {})
             found: list[dict[str, Any]] = []
             for namespace in namespaces:
-                found += self._items(self.core.list_namespaced_pod(
-                    namespace, label_selector=POD_SELECTOR, _preload_content=False))
+                found += self._pods("/api/v1/namespaces/{namespace}/pods",
+                                    {"namespace": namespace})
             return found
         except ApiException as exc:
             _raise(exc, "list pods")
@@ -122,7 +143,8 @@ class Kube:
         """Create a pod; False when it already exists (a repeat after a crash is harmless)."""
         namespace = manifest["metadata"]["namespace"]
         try:
-            self.core.create_namespaced_pod(namespace, manifest, _preload_content=False)
+            self._core("POST", "/api/v1/namespaces/{namespace}/pods", {"namespace": namespace},
+                       body=manifest)
             return True
         except ApiException as exc:
             if exc.status == 409:
@@ -133,9 +155,11 @@ class Kube:
     def delete_pod(self, namespace: str, name: str, grace_seconds: int | None = None) -> None:
         """Delete a pod; one that is already gone is fine."""
         try:
-            self.core.delete_namespaced_pod(
-                name, namespace, grace_period_seconds=grace_seconds,
-                propagation_policy="Background", _preload_content=False)
+            query: list[tuple[str, Any]] = [("propagationPolicy", "Background")]
+            if grace_seconds is not None:
+                query.append(("gracePeriodSeconds", grace_seconds))
+            self._core("DELETE", "/api/v1/namespaces/{namespace}/pods/{name}",
+                       {"namespace": namespace, "name": name}, query)
         except ApiException as exc:
             if exc.status != 404:
                 _raise(exc, "delete pod")
@@ -155,7 +179,8 @@ class Kube:
             "firstTimestamp": now, "lastTimestamp": now, "count": 1,
         }
         try:
-            self.core.create_namespaced_event(namespace, body, _preload_content=False)
+            self._core("POST", "/api/v1/namespaces/{namespace}/events", {"namespace": namespace},
+                       body=body)
         except ApiException as exc:
             with contextlib.suppress(KubeError, KubeRejected):
                 _raise(exc, "create event")
