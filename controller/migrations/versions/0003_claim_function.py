@@ -64,8 +64,7 @@ DECLARE
 BEGIN
     PERFORM pg_advisory_xact_lock({CLAIM_LOCK_KEY});
     now_at := coalesce(claim_at, timezone('UTC', clock_timestamp()));
-    SELECT count(*), count(DISTINCT owner) INTO held_total, holders
-        FROM jobs WHERE state IN ('claimed', 'running');
+    SELECT count(*) INTO held_total FROM jobs WHERE state IN ('claimed', 'running');
     free := global_limit - held_total;
     IF max_batch IS NOT NULL THEN
         free := least(free, max_batch);
@@ -103,7 +102,10 @@ BEGIN
         prefix := prefix * 8;
     END LOOP;
     IF coalesce(array_length(picked, 1), 0) < free THEN
-        -- Not enough first slots: rank every owner's queue.
+        -- Not enough first slots: rank every owner's queue. The owners holding slots have
+        -- the oldest queued rows, so the prefix allows for them.
+        SELECT count(DISTINCT owner) INTO holders FROM jobs
+            WHERE state IN ('claimed', 'running');
         prefix := greatest(64, 8 * (free + holders));
         LOOP
             WITH head AS (
