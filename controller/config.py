@@ -136,9 +136,10 @@ class Settings(BaseSettings):
     @field_validator("per_user_limits")
     @classmethod
     def _positive_limits(cls, value: dict[str, int]) -> dict[str, int]:
-        bad = [owner for owner, limit in value.items() if limit < 1]
+        bad = [owner for owner, limit in value.items() if not 1 <= limit <= 10_000]
         if bad:
-            raise ValueError(f"limits must be >= 1 (owners: {', '.join(sorted(bad))})")
+            raise ValueError(
+                f"limits must be between 1 and 10000 (owners: {', '.join(sorted(bad))})")
         return value
 
     @field_validator("worker_resources", mode="before")

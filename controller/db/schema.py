@@ -91,15 +91,15 @@ jobs = Table(
     Column("started_at", UTCDateTime, nullable=True),
     Column("finished_at", UTCDateTime, nullable=True),
     UniqueConstraint("course_uid", "module", name="uq_jobs_course_module"),
-    # Claim pass: the pending rows only, per owner in claim order.
-    Index("ix_jobs_pending", "owner", "priority", "created_at",
-          postgresql_where=text("state = 'pending'"),
-          sqlite_where=text("state = 'pending'")),
     # Slot counts and the sweep: the live rows only, never the terminal history.
     Index("ix_jobs_live", "state", "owner",
           postgresql_where=text("state IN ('pending', 'claimed', 'running')"),
           sqlite_where=text("state IN ('pending', 'claimed', 'running')")),
 )
+
+# Each owner's queue in claim order (revision 0003): the claim's per-owner pass.
+Index("ix_jobs_owner_queue", jobs.c.owner, jobs.c.priority.desc(), jobs.c.created_at, jobs.c.id,
+      postgresql_where=text("state = 'pending'"), sqlite_where=text("state = 'pending'"))
 
 # Claim pass (revision 0002): the pending rows in claim order (priority, then age), so that a
 # claim ranks only a prefix of the backlog and its cost follows the free slots, not the table.

@@ -253,10 +253,16 @@ def test_fairness_counts_slots_already_held(queue: Queue) -> None:
     assert owners(claimed) == {"light": 2}
 
 
-def test_fairness_holds_when_one_owner_fills_the_front_of_the_queue(queue: Queue) -> None:
+@pytest.mark.parametrize("depth", [300, 3000])
+def test_fairness_holds_when_one_owner_fills_the_front_of_the_queue(
+    queue: Queue, depth: int,
+) -> None:
     """The claim ranks only a prefix of the queue (widening it when the answer could still
-    change): 300 old rows of one owner must not hide the owners queued behind them."""
-    queue.sync_course(make_course(owner="deep", modules=300), DEFAULTS)
+    change, then taking each owner's first rows): the old rows of one owner must not hide
+    the owners queued behind them."""
+    for start in range(0, depth, 1000):
+        names = [f"m{index + 1}" for index in range(start, min(depth, start + 1000))]
+        queue.sync_course(make_course(owner="deep", modules=names), DEFAULTS)
     queue.sync_course(make_course(owner="a", modules=2), DEFAULTS)
     queue.sync_course(make_course(owner="b", modules=2), DEFAULTS)
 
@@ -267,6 +273,10 @@ def test_fairness_holds_when_one_owner_fills_the_front_of_the_queue(queue: Queue
         ("deep", "m2"), ("a", "m2"), ("b", "m2"),
         ("deep", "m3"),
     ]
+    # Holding its three slots, the deep owner's queue is skipped as a whole.
+    queue.sync_course(make_course(owner="c", modules=2), DEFAULTS)
+    assert [(job.owner, job.module) for job in claim(queue, limits(global_limit=10))] == [
+        ("c", "m1"), ("c", "m2")]
 
 
 def test_a_batch_hands_out_every_first_slot_before_any_second(queue: Queue) -> None:
